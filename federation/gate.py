@@ -1,0 +1,145 @@
+"""The one authentication gate of the federation blueprint.
+
+Every check an incoming request must pass lives here, in order, and each failure raises a
+FederationError whose message names the check: size, content type, signature (with digest and
+Date window), the allowlist, and for activities that the signer owns the actor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+
+from activitystreams import Activity, InvalidDocument, parse_activity
+from activitystreams.model import Object
+
+from .errors import BadRequest, Forbidden, PayloadTooLarge, SignatureError, UnsupportedMediaType
+from .keys import load_public_key
+from .resolve import KeyResolver
+from .signatures.cavage import SignatureParams, parse_signature_header, verify_request
+
+__all__ = ["ACTIVITY_MEDIA_TYPES", "Gate", "GateConfig", "InboxRequest", "SignedRequest"]
+
+ACTIVITY_MEDIA_TYPES = frozenset(
+    {"application/activity+json", "application/ld+json", "application/json"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class GateConfig:
+    allow: Callable[[str], bool]  # netloc -> may this peer talk to us?
+    max_body_bytes: int = 1_000_000
+    max_skew: timedelta = timedelta(hours=12)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True, slots=True)
+class SignedRequest:
+    method: str
+    target: str  # raw path plus "?query" exactly as received
+    headers: Mapping[str, str]  # lower-case names
+    body: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class InboxRequest:
+    signer: str
+    activity: Activity
+    activity_id: str
+
+
+class Gate:
+    def __init__(self, config: GateConfig, resolver: KeyResolver) -> None:
+        self._config = config
+        self._resolver = resolver
+
+    def check_size(self, content_length: int | None) -> None:
+        if content_length is not None and content_length > self._config.max_body_bytes:
+            raise PayloadTooLarge(
+                f"body of {content_length} bytes exceeds the limit of "
+                f"{self._config.max_body_bytes} bytes"
+            )
+
+    def check_content_type(self, content_type: str | None) -> None:
+        media = (content_type or "").split(";", 1)[0].strip().lower()
+        if media not in ACTIVITY_MEDIA_TYPES:
+            raise UnsupportedMediaType(
+                f"content type {media or '(none)'!r} is not an ActivityPub type"
+            )
+
+    async def authenticate(self, request: SignedRequest) -> str:
+        """Verify the HTTP signature; return the id of the actor that owns the key."""
+        value = request.headers.get("signature")
+        if value is None:
+            auth = request.headers.get("authorization", "")
+            if auth.lower().startswith("signature "):
+                value = auth[len("signature ") :]
+        if value is None:
+            if "signature-input" in request.headers:
+                raise SignatureError("RFC 9421 signatures are not accepted yet; sign draft-cavage")
+            raise SignatureError("missing Signature header")
+        params = parse_signature_header(value)
+        key_host = urlsplit(params.key_id).netloc
+        if not key_host:
+            raise SignatureError(f"keyId {params.key_id!r} is not a URL")
+        if not self._config.allow(key_host):
+            raise Forbidden(f"domain not allowed: {key_host}")
+        cached = await self._resolver.cached(params.key_id)
+        key = cached or await self._resolver.fetch(params.key_id)
+        try:
+            self._verify(request, params, key.pem)
+        except SignatureError:
+            # The actor may have rotated its key: refetch once (rate-limited), never in a loop.
+            if cached is None or not self._resolver.may_refetch(params.key_id):
+                raise
+            key = await self._resolver.fetch(params.key_id)
+            self._verify(request, params, key.pem)
+        return key.owner
+
+    def _verify(self, request: SignedRequest, params: SignatureParams, pem: str) -> None:
+        verify_request(
+            method=request.method,
+            target=request.target,
+            headers=request.headers,
+            body=request.body,
+            public_key=load_public_key(pem),
+            now=self._config.clock(),
+            max_skew=self._config.max_skew,
+            params=params,
+        )
+
+    def read_activity(self, body: bytes, signer: str) -> InboxRequest:
+        """Parse the body and check that the signer speaks for the activity's actor."""
+        try:
+            doc: Any = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise BadRequest(f"malformed JSON: {exc}") from exc
+        if not isinstance(doc, dict):
+            raise BadRequest("the body is not a JSON object")
+        try:
+            activity = parse_activity(doc)
+        except InvalidDocument as exc:
+            raise BadRequest(exc.message) from exc
+        if activity.actor != signer:
+            raise Forbidden(f"signer {signer} may not speak for actor {activity.actor}")
+        if activity.type in ("Create", "Update") and isinstance(activity.object, Object):
+            authors = activity.object.attributed_to
+            if authors and signer not in authors:
+                raise Forbidden(
+                    f"actor {signer} is not the author of {activity.object.id or 'the object'}"
+                )
+        activity_id = activity.id or _content_id(body)
+        if activity.id and urlsplit(activity.id).netloc != urlsplit(signer).netloc:
+            raise Forbidden(f"activity id {activity.id} is not on the actor's host")
+        return InboxRequest(signer=signer, activity=activity, activity_id=activity_id)
+
+
+def _content_id(body: bytes) -> str:
+    import hashlib
+
+    return "urn:plein:sha256:" + hashlib.sha256(body).hexdigest()

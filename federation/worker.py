@@ -1,0 +1,170 @@
+"""Workers that drain the inbox log and the delivery queue kept in the node's database."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import orjson
+
+from activitystreams import InvalidDocument, parse_activity
+
+from .errors import FederationError, FetchError, Rejected, RetryLater
+from .fetch import HttpClient
+from .keys import SigningKey
+from .protocols import (
+    ActivityHandler,
+    DeliveryJob,
+    DeliveryQueue,
+    InboxLog,
+    InboxRecord,
+)
+from .states import DeliveryState, InboxState, RetryPolicy
+
+__all__ = ["PERMANENT_STATUSES", "DeliveryWorker", "InboxWorker", "merge_inboxes"]
+
+log = logging.getLogger("plein.federation")
+
+# Statuses after which retrying cannot help: the peer refused the activity itself.
+PERMANENT_STATUSES = frozenset({400, 403, 404, 405, 410, 413, 415, 422})
+
+
+def merge_inboxes(targets: list[tuple[str, str | None]]) -> list[str]:
+    """One inbox per target: the shared inbox where a peer has one, duplicates merged."""
+    seen: dict[str, None] = {}
+    for inbox, shared in targets:
+        seen[shared or inbox] = None
+    return list(seen)
+
+
+class _Loop:
+    """Claim-and-run loop, woken early by ``wake()`` and otherwise polling."""
+
+    def __init__(self, poll_seconds: float) -> None:
+        self._poll = poll_seconds
+        self._event = asyncio.Event()
+
+    def wake(self) -> None:
+        self._event.set()
+
+    async def run_once(self) -> int:
+        raise NotImplementedError
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                done = await self.run_once()
+            except Exception:  # a storage hiccup must not kill the worker
+                log.exception("worker pass failed")
+                done = 0
+            if done:
+                continue
+            self._event.clear()
+            waits = {asyncio.ensure_future(self._event.wait()), asyncio.ensure_future(stop.wait())}
+            _, pending = await asyncio.wait(
+                waits, timeout=self._poll, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in pending:
+                task.cancel()
+
+
+class InboxWorker(_Loop):
+    def __init__(
+        self,
+        log_: InboxLog,
+        handler: ActivityHandler,
+        *,
+        policy: RetryPolicy,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        batch: int = 50,
+        poll_seconds: float = 2.0,
+    ) -> None:
+        super().__init__(poll_seconds)
+        self._log = log_
+        self._handler = handler
+        self._policy = policy
+        self._clock = clock
+        self._batch = batch
+
+    async def run_once(self) -> int:
+        records = await self._log.claim(limit=self._batch, now=self._clock())
+        for record in records:  # in order: an Undo after its Follow, a Delete after its Create
+            await self._process(record)
+        return len(records)
+
+    async def _process(self, record: InboxRecord) -> None:
+        try:
+            activity = parse_activity(orjson.loads(record.payload))
+            await self._handler.handle(activity, signer=record.signer)
+        except (Rejected, InvalidDocument) as exc:
+            await self._log.finish(
+                record, state=InboxState.REJECTED, error=exc.message, retry_at=None
+            )
+            return
+        except Exception as exc:  # errored: retried with backoff, kept past the horizon
+            message = exc.message if isinstance(exc, FederationError) else repr(exc)
+            if not isinstance(exc, RetryLater):
+                log.exception("inbox record %s failed", record.activity_id)
+            retry_at = self._policy.next_attempt(
+                attempts=record.attempts + 1, created_at=record.received_at, now=self._clock()
+            )
+            state = InboxState.PENDING if retry_at else InboxState.DEAD
+            await self._log.finish(record, state=state, error=message, retry_at=retry_at)
+            return
+        await self._log.finish(record, state=InboxState.PROCESSED, error=None, retry_at=None)
+
+
+class DeliveryWorker(_Loop):
+    def __init__(
+        self,
+        queue: DeliveryQueue,
+        client: HttpClient,
+        signing_key: Callable[[str], Awaitable[SigningKey]],
+        *,
+        policy: RetryPolicy,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        concurrency: int = 16,
+        poll_seconds: float = 2.0,
+    ) -> None:
+        super().__init__(poll_seconds)
+        self._queue = queue
+        self._client = client
+        self._signing_key = signing_key
+        self._policy = policy
+        self._clock = clock
+        self._concurrency = concurrency
+
+    async def run_once(self) -> int:
+        jobs = await self._queue.claim(limit=self._concurrency, now=self._clock())
+        if jobs:
+            await asyncio.gather(*(self._deliver(job) for job in jobs))
+        return len(jobs)
+
+    async def _deliver(self, job: DeliveryJob) -> None:
+        status: int | None = None
+        try:
+            key = await self._signing_key(job.signer)
+            status, text = await self._client.post(job.inbox, job.payload, key=key)
+            error = None if 200 <= status < 300 else f"HTTP {status}: {text[:200]}"
+        except FetchError as exc:
+            error = exc.message
+        except Exception as exc:
+            log.exception("delivery %s failed", job.id)
+            error = repr(exc)
+        if error is None:
+            await self._queue.finish(
+                job, state=DeliveryState.DONE, status=status, error=None, retry_at=None
+            )
+            return
+        if status in PERMANENT_STATUSES:
+            await self._queue.finish(
+                job, state=DeliveryState.FAILED, status=status, error=error, retry_at=None
+            )
+            return
+        retry_at = self._policy.next_attempt(
+            attempts=job.attempts + 1, created_at=job.created_at, now=self._clock()
+        )
+        state = DeliveryState.PENDING if retry_at else DeliveryState.GIVEN_UP
+        await self._queue.finish(job, state=state, status=status, error=error, retry_at=retry_at)

@@ -1,0 +1,351 @@
+"""The JSON client API (the start of the Mastodon client API), behind bearer tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from quart import Blueprint, Response, g, jsonify, request
+from tortoise.functions import Count
+
+from .convert.to_api import account_json, status_json
+from .errors import Invalid, NodeError, NotFound
+from .models import Account, Actor, Delivery, Follow, InboxEntry, Like, Notification, Post, Share
+from .runtime import Runtime
+from .services import follows, posts, reactions, timelines
+from .services.accounts import authenticate
+from .services.actors import find_actor, resolve_actor
+
+__all__ = ["create_api"]
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+def create_api(rt: Runtime) -> Blueprint:
+    api = Blueprint("api", __name__, url_prefix="/api/v1")
+    netloc = rt.settings.netloc
+
+    @api.errorhandler(NodeError)
+    async def node_error(exc: NodeError) -> tuple[Response, int]:
+        return jsonify({"error": exc.message}), exc.status
+
+    def login(view: F) -> F:
+        @wraps(view)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            auth = request.headers.get("Authorization", "")
+            if not auth.startswith("Bearer "):
+                return jsonify({"error": "missing bearer token"}), 401
+            try:
+                account: Account = await authenticate(auth[len("Bearer ") :].strip())
+            except NotFound:
+                return jsonify({"error": "invalid token"}), 401
+            g.me = account.actor
+            return await view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    async def body() -> dict[str, Any]:
+        data = await request.get_json(force=True, silent=True)
+        if data is None:
+            form = await request.form
+            data = dict(form)
+        if not isinstance(data, dict):
+            raise Invalid("the body must be a JSON object")
+        return data
+
+    def int_arg(name: str) -> int | None:
+        value = request.args.get(name)
+        if value is None:
+            return None
+        try:
+            return int(value)
+        except ValueError:
+            raise Invalid(f"{name}: not an integer") from None
+
+    async def statuses(query: Any) -> Response:
+        limit = int_arg("limit") or 20
+        rows = await timelines.page(
+            query, limit=limit, max_id=int_arg("max_id"), since_id=int_arg("since_id")
+        )
+        return jsonify([await render(p) for p in rows])
+
+    async def render(post: Post) -> dict[str, Any]:
+        me: Actor = g.me
+        return status_json(
+            post,
+            netloc,
+            favourited=await Like.filter(post_id=post.id, actor_id=me.id).exists(),
+            reblogged=await Share.filter(post_id=post.id, actor_id=me.id).exists(),
+        )
+
+    async def account_by_id(account_id: str) -> Actor:
+        try:
+            actor = await Actor.filter(id=int(account_id)).first()
+        except ValueError:
+            actor = None
+        if actor is None:
+            raise NotFound(f"no account {account_id}")
+        return actor
+
+    @api.get("/accounts/verify_credentials")
+    @login
+    async def verify_credentials() -> Response:
+        return jsonify(account_json(g.me, netloc))
+
+    @api.get("/accounts/lookup")
+    @login
+    async def lookup() -> Response:
+        acct = request.args.get("acct", "")
+        if not acct:
+            raise Invalid("acct: missing")
+        actor = await (
+            resolve_actor(rt, acct) if request.args.get("resolve") == "true" else find_actor(rt, acct)
+        )
+        if actor is None:
+            raise NotFound(f"no account {acct}")
+        return jsonify(account_json(actor, netloc))
+
+    @api.get("/accounts/<account_id>")
+    @login
+    async def get_account(account_id: str) -> Response:
+        return jsonify(account_json(await account_by_id(account_id), netloc))
+
+    @api.get("/accounts/<account_id>/statuses")
+    @login
+    async def account_statuses(account_id: str) -> Response:
+        return await statuses(timelines.profile(await account_by_id(account_id), g.me))
+
+    @api.get("/accounts/<account_id>/followers")
+    @login
+    async def followers(account_id: str) -> Response:
+        actor = await account_by_id(account_id)
+        rows = await Follow.filter(followee=actor, accepted=True).select_related("follower")
+        return jsonify([account_json(r.follower, netloc) for r in rows])
+
+    @api.get("/accounts/<account_id>/following")
+    @login
+    async def following(account_id: str) -> Response:
+        actor = await account_by_id(account_id)
+        rows = await Follow.filter(follower=actor, accepted=True).select_related("followee")
+        return jsonify([account_json(r.followee, netloc) for r in rows])
+
+    @api.post("/accounts/<account_id>/follow")
+    @login
+    async def follow_account(account_id: str) -> Response:
+        target = await account_by_id(account_id)
+        row = await follows.follow(rt, g.me, target.uri)
+        return jsonify(relationship(target, row.accepted, requested=not row.accepted))
+
+    @api.post("/accounts/<account_id>/unfollow")
+    @login
+    async def unfollow_account(account_id: str) -> Response:
+        target = await account_by_id(account_id)
+        await follows.unfollow(rt, g.me, target.uri)
+        return jsonify(relationship(target, False, requested=False))
+
+    @api.post("/follows")
+    @login
+    async def follow_by_uri() -> Response:
+        uri = str((await body()).get("uri", "")).strip()
+        if not uri:
+            raise Invalid("uri: missing (a handle user@host or an actor URL)")
+        row = await follows.follow(rt, g.me, uri)
+        await row.fetch_related("followee")
+        return jsonify(account_json(row.followee, netloc))
+
+    def relationship(target: Actor, following_: bool, *, requested: bool) -> dict[str, Any]:
+        return {"id": str(target.id), "following": following_, "requested": requested}
+
+    @api.get("/follow_requests")
+    @login
+    async def follow_requests() -> Response:
+        rows = await Follow.filter(followee=g.me, accepted=False).select_related("follower")
+        return jsonify([account_json(r.follower, netloc) for r in rows])
+
+    @api.post("/follow_requests/<account_id>/authorize")
+    @login
+    async def authorize(account_id: str) -> Response:
+        actor = await account_by_id(account_id)
+        await follows.accept_follow(rt, g.me, actor.id)
+        return jsonify(relationship(actor, False, requested=False) | {"followed_by": True})
+
+    @api.post("/follow_requests/<account_id>/reject")
+    @login
+    async def reject(account_id: str) -> Response:
+        actor = await account_by_id(account_id)
+        await follows.reject_follow(rt, g.me, actor.id)
+        return jsonify(relationship(actor, False, requested=False) | {"followed_by": False})
+
+    @api.post("/statuses")
+    @login
+    async def create_status() -> tuple[Response, int]:
+        data = await body()
+        post = await posts.create_post(
+            rt,
+            g.me,
+            str(data.get("status", "")),
+            visibility=str(data.get("visibility") or "public"),
+            in_reply_to=data.get("in_reply_to_id"),
+            summary=str(data.get("spoiler_text") or ""),
+            sensitive=bool(data.get("sensitive", False)),
+        )
+        await post.fetch_related("author")
+        return jsonify(await render(post)), 200
+
+    @api.get("/statuses/<post_id>")
+    @login
+    async def get_status(post_id: str) -> Response:
+        post = await posts.get_post(post_id)
+        if not await _visible(post, g.me):
+            raise NotFound(f"no post {post_id}")
+        return jsonify(await render(post))
+
+    @api.put("/statuses/<post_id>")
+    @login
+    async def edit_status(post_id: str) -> Response:
+        data = await body()
+        summary = data.get("spoiler_text")
+        post = await posts.edit_post(
+            rt, g.me, post_id, str(data.get("status", "")),
+            summary=str(summary) if summary is not None else None,
+        )
+        await post.fetch_related("author")
+        return jsonify(await render(post))
+
+    @api.delete("/statuses/<post_id>")
+    @login
+    async def delete_status(post_id: str) -> Response:
+        post = await posts.get_post(post_id)
+        rendered = await render(post)
+        await posts.delete_post(rt, g.me, post_id)
+        return jsonify(rendered)
+
+    @api.get("/statuses/<post_id>/context")
+    @login
+    async def context(post_id: str) -> Response:
+        post = await posts.get_post(post_id)
+        ancestors, descendants = await posts.thread(post)
+        return jsonify(
+            {
+                "ancestors": [await render(p) for p in ancestors if await _visible(p, g.me)],
+                "descendants": [await render(p) for p in descendants if await _visible(p, g.me)],
+            }
+        )
+
+    @api.get("/statuses/<post_id>/history")
+    @login
+    async def history(post_id: str) -> Response:
+        post = await posts.get_post(post_id)
+        edits = await post.edits.all().order_by("edited_at")
+        versions = [{"content": e.content, "spoiler_text": e.summary} for e in edits]
+        versions.append({"content": post.content, "spoiler_text": post.summary})
+        return jsonify(versions)
+
+    def reaction_route(name: str, action: Callable[..., Awaitable[Post]]) -> None:
+        async def view(post_id: str) -> Response:
+            post = await action(rt, g.me, post_id)
+            await post.fetch_related("author")
+            return jsonify(await render(post))
+
+        view.__name__ = f"status_{name}"
+        api.post(f"/statuses/<post_id>/{name}")(login(view))
+
+    reaction_route("favourite", reactions.like)
+    reaction_route("unfavourite", reactions.unlike)
+    reaction_route("reblog", reactions.share)
+    reaction_route("unreblog", reactions.unshare)
+
+    @api.get("/timelines/home")
+    @login
+    async def home() -> Response:
+        return await statuses(timelines.home(g.me))
+
+    @api.get("/timelines/public")
+    @login
+    async def public() -> Response:
+        return await statuses(timelines.company(local_only=request.args.get("local") == "true"))
+
+    @api.get("/search")
+    @login
+    async def search() -> Response:
+        q = request.args.get("q", "").strip()
+        resolve = request.args.get("resolve") == "true"
+        found_posts = await Post.filter(uri=q).select_related("author") if q else []
+        found_posts = [p for p in found_posts if await _visible(p, g.me)]
+        accounts: list[Actor] = []
+        if q and not found_posts:
+            try:
+                actor = await (resolve_actor(rt, q) if resolve else find_actor(rt, q))
+            except NodeError:
+                actor = None
+            if actor is not None:
+                accounts.append(actor)
+        return jsonify(
+            {
+                "accounts": [account_json(a, netloc) for a in accounts],
+                "statuses": [await render(p) for p in found_posts],
+                "hashtags": [],
+            }
+        )
+
+    @api.get("/notifications")
+    @login
+    async def notifications() -> Response:
+        rows = (
+            await Notification.filter(recipient=g.me)
+            .select_related("from_actor", "post", "post__author")
+            .order_by("-id")
+            .limit(40)
+        )
+        return jsonify(
+            [
+                {
+                    "id": str(n.id),
+                    "type": n.kind,
+                    "created_at": n.created_at.isoformat(),
+                    "account": account_json(n.from_actor, netloc),
+                    "status": status_json(n.post, netloc) if n.post else None,
+                }
+                for n in rows
+            ]
+        )
+
+    @api.get("/admin/federation")
+    @login
+    async def federation_state() -> Response:
+        """Queue health for administrators: counts by state and the latest failures."""
+        deliveries = await Delivery.annotate(n=Count("id")).group_by("state").values("state", "n")
+        inbox = await InboxEntry.annotate(n=Count("id")).group_by("state").values("state", "n")
+        failures = (
+            await Delivery.filter(state__in=("failed", "given_up", "pending"), attempts__gt=0)
+            .order_by("-id")
+            .limit(20)
+            .values("id", "inbox", "state", "attempts", "last_status", "last_error")
+        )
+        errors = (
+            await InboxEntry.filter(last_error__not_isnull=True)
+            .order_by("-id")
+            .limit(20)
+            .values("activity_id", "state", "attempts", "last_error")
+        )
+        return jsonify(
+            {
+                "deliveries": {r["state"]: r["n"] for r in deliveries},
+                "inbox": {r["state"]: r["n"] for r in inbox},
+                "delivery_failures": failures,
+                "inbox_errors": errors,
+            }
+        )
+
+    return api
+
+
+async def _visible(post: Post, viewer: Actor) -> bool:
+    if post.author_id == viewer.id or post.visibility in ("public", "unlisted", "local"):  # type: ignore[attr-defined]
+        return True
+    if post.visibility == "followers":
+        return await Follow.filter(
+            follower_id=viewer.id, followee_id=post.author_id, accepted=True  # type: ignore[attr-defined]
+        ).exists()
+    return False

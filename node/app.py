@@ -1,0 +1,144 @@
+"""The app factory: ``create_app(settings)`` builds one node; nothing happens at import time."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from quart import Quart, Response, jsonify
+from tortoise.context import TortoiseContext
+
+from federation.fetch import HttpClient
+from federation.gate import Gate, GateConfig
+from federation.keys import SigningKey
+from federation.resolve import KeyResolver
+from federation.routes import create_blueprint
+from federation.worker import DeliveryWorker, InboxWorker
+
+from . import __version__
+from .api import create_api
+from .db import open_database
+from .documents import NodeDocuments
+from .handlers import InboxHandler
+from .runtime import Runtime
+from .services.accounts import ensure_instance_actor, signing_key
+from .settings import Settings
+from .stores import DbActorStore, DbDeliveryQueue, DbInboxLog
+from .web import create_web
+
+__all__ = ["create_app"]
+
+
+@dataclass(slots=True)
+class _State:
+    ctx: TortoiseContext | None = None
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+class _WithDatabase:
+    """ASGI wrapper: every request runs inside the node's own TortoiseContext."""
+
+    def __init__(self, app: Any, state: _State) -> None:
+        self._app = app
+        self._state = state
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        ctx = self._state.ctx
+        if ctx is None or scope["type"] == "lifespan":
+            await self._app(scope, receive, send)
+            return
+        with ctx:
+            await self._app(scope, receive, send)
+
+
+def create_app(settings: Settings) -> Quart:
+    app = Quart("node")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_inbox_bytes
+    app.config["BODY_TIMEOUT"] = 20
+    state = _State()
+    postgres = settings.db_url.startswith(("postgres", "asyncpg"))
+    client = HttpClient(allow=settings.allows, user_agent=f"Plein/{__version__} (+{settings.base_url})")
+    store = DbActorStore()
+
+    rt_holder: list[Runtime] = []
+
+    async def instance_key() -> SigningKey:
+        return await signing_key(rt_holder[0], f"{settings.base_url}/actor")
+
+    resolver = KeyResolver(store, client, instance_key)
+    rt = Runtime(settings=settings, client=client, resolver=resolver, postgres=postgres)
+    rt_holder.append(rt)
+    inbox_log = DbInboxLog(postgres=postgres)
+    queue = DbDeliveryQueue(postgres=postgres)
+    handler = InboxHandler(rt)
+    inbox_worker = InboxWorker(
+        inbox_log, handler, policy=settings.inbox_policy, poll_seconds=settings.poll_seconds
+    )
+    delivery_worker = DeliveryWorker(
+        queue,
+        client,
+        lambda actor: signing_key(rt, actor),
+        policy=settings.delivery_policy,
+        poll_seconds=settings.poll_seconds,
+    )
+    rt.wake_delivery = delivery_worker.wake
+    documents = NodeDocuments(rt)
+    gate = Gate(
+        GateConfig(allow=settings.allows, max_body_bytes=settings.max_inbox_bytes),
+        resolver,
+    )
+    app.register_blueprint(
+        create_blueprint(
+            gate=gate,
+            inbox=inbox_log,
+            documents=documents,
+            base_url=settings.base_url,
+            local_hosts=frozenset({settings.netloc}),
+            version=__version__,
+            wake_inbox=inbox_worker.wake,
+        )
+    )
+    app.register_blueprint(create_api(rt))
+    app.register_blueprint(create_web(rt))
+    app.asgi_app = _WithDatabase(app.asgi_app, state)  # type: ignore[method-assign]
+    app.extensions["plein"] = rt
+
+    @app.errorhandler(404)
+    async def not_found(_: Exception) -> tuple[Response, int]:
+        return jsonify({"error": "not found"}), 404
+
+    @app.errorhandler(413)
+    async def too_large(_: Exception) -> tuple[Response, int]:
+        return jsonify({"error": f"body exceeds {settings.max_inbox_bytes} bytes"}), 413
+
+    @app.before_serving
+    async def start() -> None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        state.ctx = await open_database(settings.db_url)
+        with state.ctx:
+            await ensure_instance_actor(rt)
+            if not postgres:  # one process owns a SQLite node: no lease can be held elsewhere
+                await inbox_log.release_all()
+                await queue.release_all()
+            if settings.run_workers:
+                state.tasks = [
+                    asyncio.create_task(inbox_worker.run(state.stop)),
+                    asyncio.create_task(delivery_worker.run(state.stop)),
+                ]
+
+    @app.after_serving
+    async def stop() -> None:
+        state.stop.set()
+        for task in state.tasks:
+            try:
+                await asyncio.wait_for(task, timeout=5)
+            except (TimeoutError, asyncio.CancelledError):
+                task.cancel()
+        await client.close()
+        if state.ctx is not None:
+            with state.ctx:
+                await state.ctx.close_connections()
+
+    return app

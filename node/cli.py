@@ -1,0 +1,192 @@
+"""The ``plein`` command line: run a node, manage users, start the demo company."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .settings import Settings
+
+__all__ = ["main"]
+
+T = TypeVar("T")
+
+
+def node_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by every command that opens a node (also read from PLEIN_* variables)."""
+    for option in reversed(
+        [
+            click.option("--base-url", help="Public URL of the node (PLEIN_BASE_URL)."),
+            click.option("--data-dir", type=click.Path(path_type=Path), help="(PLEIN_DATA_DIR)"),
+            click.option("--database-url", help="sqlite://... or postgres://... (PLEIN_DATABASE_URL)"),
+            click.option("--name", help="Display name of the node (PLEIN_NAME)."),
+            click.option(
+                "--allow",
+                help="Comma-separated peers (host or host:port) to federate with; '*' for any "
+                "(PLEIN_ALLOW).",
+            ),
+        ]
+    ):
+        f = option(f)
+    return f
+
+
+def settings_from(
+    base_url: str | None,
+    data_dir: Path | None,
+    database_url: str | None,
+    name: str | None,
+    allow: str | None,
+    **extra: Any,
+) -> Settings:
+    allowed = tuple(h.strip() for h in allow.split(",") if h.strip()) if allow else None
+    return Settings.from_env(
+        base_url=base_url.rstrip("/") if base_url else None,
+        data_dir=data_dir,
+        database_url=database_url,
+        name=name,
+        allow=allowed,
+        **extra,
+    )
+
+
+async def with_database(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Open the node's database (applying migrations) and run ``work(runtime)`` inside it."""
+    from federation.fetch import HttpClient
+    from federation.resolve import KeyResolver
+
+    from .db import open_database
+    from .runtime import Runtime
+    from .services.accounts import ensure_instance_actor, signing_key
+    from .stores import DbActorStore
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ctx = await open_database(settings.db_url)
+    client = HttpClient(allow=settings.allows, user_agent="Plein-cli")
+    holder: list[Runtime] = []
+
+    async def instance_key() -> Any:
+        return await signing_key(holder[0], f"{settings.base_url}/actor")
+
+    rt = Runtime(
+        settings=settings,
+        client=client,
+        resolver=KeyResolver(DbActorStore(), client, instance_key),
+        postgres=not settings.db_url.startswith("sqlite"),
+    )
+    holder.append(rt)
+    try:
+        with ctx:
+            await ensure_instance_actor(rt)
+            return await work(rt)
+    finally:
+        await client.close()
+        with ctx:
+            await ctx.close_connections()
+
+
+@click.group()
+def main() -> None:
+    """Plein: a federated social intranet on ActivityPub."""
+
+
+@main.command()
+@node_options
+def run(**options: Any) -> None:
+    """Start one node: web server, inbox worker and delivery worker."""
+    settings = settings_from(**options)
+    serve(settings)
+
+
+def serve(settings: Settings) -> None:
+    from hypercorn.asyncio import serve as hypercorn_serve
+    from hypercorn.config import Config
+
+    from .app import create_app
+
+    app = create_app(settings)
+    config = Config()
+    config.bind = [settings.bind_address]
+    config.accesslog = None
+    config.graceful_timeout = 3
+
+    async def main_loop() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        click.echo(f"Plein node {settings.name} at {settings.base_url} ({settings.db_url})")
+        await hypercorn_serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+
+    asyncio.run(main_loop())
+
+
+@main.group()
+def user() -> None:
+    """Manage local accounts."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--display-name", default="", help="Full name shown to colleagues.")
+@click.option("--summary", default="", help="Short profile text.")
+@click.option("--approve-follows", is_flag=True, help="Followers need approval.")
+@click.option("--token", default=None, help="Use this API token instead of a random one.")
+@node_options
+def user_add(
+    username: str,
+    display_name: str,
+    summary: str,
+    approve_follows: bool,
+    token: str | None,
+    **options: Any,
+) -> None:
+    """Create a local account and print its API token."""
+    from .errors import NodeError
+    from .services.accounts import create_account
+
+    settings = settings_from(**options)
+
+    async def work(rt: Any) -> str:
+        account, api_token = await create_account(
+            rt,
+            username,
+            display_name=display_name,
+            summary=summary,
+            manually_approves=approve_follows or None,
+            token=token,
+        )
+        return f"{rt.actor_uri(account.username)}\ntoken: {api_token}"
+
+    try:
+        click.echo(asyncio.run(with_database(settings, work)))
+    except NodeError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+@main.command()
+@node_options
+def migrate(**options: Any) -> None:
+    """Apply pending database migrations and exit."""
+    settings = settings_from(**options)
+
+    async def work(rt: Any) -> str:
+        return f"database at {settings.db_url} is up to date"
+
+    click.echo(asyncio.run(with_database(settings, work)))
+
+
+@main.command()
+@click.option("--dir", "directory", type=click.Path(path_type=Path), default=Path("plein-demo"))
+@click.option("--port", default=8001, show_default=True, help="Port of the first node.")
+@click.option("--exit-after-setup", is_flag=True, help="Stop once the scenario has run.")
+def demo(directory: Path, port: int, exit_after_setup: bool) -> None:
+    """Start a small company: a head-office node and a Maastricht node that federate."""
+    from .demo import run_demo
+
+    run_demo(directory, port, keep_running=not exit_after_setup)

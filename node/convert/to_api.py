@@ -1,0 +1,61 @@
+"""From the node's rows to the JSON of the client API (Mastodon's shapes where they fit)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..models import Actor, Post
+
+__all__ = ["account_json", "status_json"]
+
+
+def _iso(value: Any) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z" if value else None
+
+
+def account_json(actor: Actor, local_netloc: str) -> dict[str, Any]:
+    acct = actor.username if actor.local else f"{actor.username}@{actor.domain}"
+    return {
+        "id": str(actor.id),
+        "username": actor.username,
+        "acct": acct,
+        "display_name": actor.name,
+        "note": actor.summary,
+        "url": actor.uri,
+        "uri": actor.uri,
+        "locked": actor.manually_approves,
+        "bot": actor.type in ("Service", "Application"),
+        "group": actor.type == "Group",
+        "local": actor.local,
+        "created_at": _iso(actor.created_at),
+    }
+
+
+def status_json(
+    post: Post,
+    local_netloc: str,
+    *,
+    favourited: bool = False,
+    reblogged: bool = False,
+) -> dict[str, Any]:
+    return {
+        "id": str(post.id),
+        "uri": post.uri,
+        "url": post.url or post.uri,
+        "account": account_json(post.author, local_netloc),
+        "content": post.content,
+        "text": post.source,
+        "spoiler_text": post.summary,
+        "sensitive": post.sensitive,
+        "visibility": post.visibility,
+        "in_reply_to_id": str(post.in_reply_to_id) if post.in_reply_to_id else None,  # type: ignore[attr-defined]
+        "in_reply_to_uri": post.in_reply_to_uri,
+        "created_at": _iso(post.published),
+        "edited_at": _iso(post.updated),
+        "favourites_count": post.likes_count,
+        "reblogs_count": post.shares_count,
+        "replies_count": post.replies_count,
+        "favourited": favourited,
+        "reblogged": reblogged,
+        "local": post.local,
+    }

@@ -1,0 +1,417 @@
+"""Side effects of incoming activities, one handler per type, each in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from activitystreams import Activity, Actor as ASActor, InvalidDocument, Object, parse_object
+from activitystreams.audience import visibility as visibility_of
+from federation.errors import FederationError, Rejected, RetryLater
+
+from .convert.html import sanitize_remote_html
+from .models import Actor, Follow, Like, Notification, Post, PostEdit, Share, Tombstone
+from .runtime import Runtime
+from .services.accounts import signing_key
+from .services.follows import send_accept
+from .services.posts import push_counts
+from .stores import upsert_actor
+
+__all__ = ["InboxHandler"]
+
+POST_TYPES = frozenset({"Note", "Article", "Question", "Page", "Video", "Image", "Event", "Audio"})
+ANCESTOR_DEPTH = 20
+
+
+def _same_origin(a: str, b: str) -> bool:
+    return urlsplit(a).netloc.lower() == urlsplit(b).netloc.lower()
+
+
+class InboxHandler:
+    """Implements federation's ActivityHandler for this node."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self._handlers: dict[str, Callable[[Activity, Actor], Awaitable[None]]] = {
+            "Follow": self._follow,
+            "Accept": self._accept,
+            "Reject": self._reject,
+            "Undo": self._undo,
+            "Create": self._create,
+            "Update": self._update,
+            "Delete": self._delete,
+            "Like": self._like,
+            "EmojiReact": self._like,
+            "Announce": self._announce,
+            "Block": self._block,
+        }
+
+    async def handle(self, activity: Activity, *, signer: str) -> None:
+        handler = self._handlers.get(activity.type)
+        if handler is None:
+            raise Rejected(f"activity type {activity.type} is not supported")
+        actor = await Actor.filter(uri=signer).first()
+        if actor is None:
+            raise RetryLater(f"signer {signer} is not cached yet")
+        await handler(activity, actor)
+
+    # -- follows -----------------------------------------------------------------------------
+
+    async def _follow(self, activity: Activity, actor: Actor) -> None:
+        target = await Actor.filter(uri=activity.object_id or "", local=True).first()
+        if target is None or target.type != "Person":
+            raise Rejected(f"no local account {activity.object_id}")
+        async with in_transaction():
+            row, created = await Follow.get_or_create(
+                follower=actor, followee=target, defaults={"uri": activity.id, "accepted": False}
+            )
+            if row.uri != activity.id:
+                row.uri = activity.id
+                await row.save()
+            if created:
+                await Notification.create(
+                    recipient=target,
+                    kind="follow_request" if target.manually_approves else "follow",
+                    from_actor=actor,
+                )
+            if not target.manually_approves or row.accepted:
+                row.accepted = True
+                await row.save()
+                await send_accept(self.rt, row, target, actor)
+
+    async def _find_follow(self, follow: Any, follower: Actor | None, followee: Actor | None) -> (
+        Follow | None
+    ):
+        """Match a Follow by id, else by the (actor, object) pair (older Mastodon: no id)."""
+        follow_id = follow.id if isinstance(follow, Activity) else follow
+        if follow_id:
+            row = await Follow.filter(uri=follow_id).first()
+            if row is not None:
+                return row
+        if follower is not None and followee is not None:
+            return await Follow.filter(follower=follower, followee=followee).first()
+        return None
+
+    async def _accept(self, activity: Activity, actor: Actor) -> None:
+        inner = activity.object
+        follower = None
+        if isinstance(inner, Activity):
+            follower = await Actor.filter(uri=inner.actor, local=True).first()
+        row = await self._find_follow(inner or activity.object_id, follower, actor)
+        if row is None or row.followee_id != actor.id:  # type: ignore[attr-defined]
+            raise Rejected("Accept of an unknown follow")
+        row.accepted = True
+        await row.save()
+
+    async def _reject(self, activity: Activity, actor: Actor) -> None:
+        inner = activity.object
+        follower = None
+        if isinstance(inner, Activity):
+            follower = await Actor.filter(uri=inner.actor, local=True).first()
+        row = await self._find_follow(inner or activity.object_id, follower, actor)
+        if row is not None and row.followee_id == actor.id:  # type: ignore[attr-defined]
+            await row.delete()
+
+    async def _undo(self, activity: Activity, actor: Actor) -> None:
+        inner = activity.object
+        inner_type = inner.type if isinstance(inner, Activity) else None
+        inner_id = inner.id if isinstance(inner, Activity) else activity.object_id
+        if isinstance(inner, Activity) and inner.actor != actor.uri:
+            raise Rejected("Undo of an activity by another actor")
+        if inner_type in (None, "Follow"):
+            followee = None
+            if isinstance(inner, Activity):
+                followee = await Actor.filter(uri=inner.object_id or "", local=True).first()
+            row = await self._find_follow(inner_id, actor, followee)
+            if row is not None and row.follower_id == actor.id:  # type: ignore[attr-defined]
+                await row.delete()
+                return
+        if inner_type in (None, "Like", "EmojiReact"):
+            like = await self._find_reaction(Like, inner, inner_id, actor)
+            if like is not None:
+                async with in_transaction():
+                    await like.delete()
+                    await Post.filter(id=like.post_id).update(  # type: ignore[attr-defined]
+                        likes_count=F("likes_count") - 1
+                    )
+                post = await Post.get(id=like.post_id)  # type: ignore[attr-defined]
+                await self._counts_changed(post)
+                return
+        if inner_type in (None, "Announce"):
+            share = await self._find_reaction(Share, inner, inner_id, actor)
+            if share is not None:
+                async with in_transaction():
+                    await share.delete()
+                    await Post.filter(id=share.post_id).update(  # type: ignore[attr-defined]
+                        shares_count=F("shares_count") - 1
+                    )
+                post = await Post.get(id=share.post_id)  # type: ignore[attr-defined]
+                await self._counts_changed(post)
+                return
+        # Undo of something we never saw (or already undone): nothing to do, harmless.
+
+    async def _find_reaction(
+        self, model: type[Like] | type[Share], inner: Any, inner_id: str | None, actor: Actor
+    ) -> Like | Share | None:
+        if inner_id:
+            row = await model.filter(uri=inner_id, actor=actor).first()
+            if row is not None:
+                return row
+        if isinstance(inner, Activity) and inner.object_id:
+            return await model.filter(actor=actor, post__uri=inner.object_id).first()
+        return None
+
+    async def _block(self, activity: Activity, actor: Actor) -> None:
+        target = await Actor.filter(uri=activity.object_id or "", local=True).first()
+        if target is not None:
+            await Follow.filter(follower=target, followee=actor).delete()
+            await Follow.filter(follower=actor, followee=target).delete()
+
+    # -- posts ------------------------------------------------------------------------------
+
+    async def _create(self, activity: Activity, actor: Actor) -> None:
+        obj = activity.object
+        if obj is None and activity.object_id:
+            obj = await self._fetch_object(activity.object_id)
+        if not isinstance(obj, Object):
+            raise Rejected("Create of something that is not an object")
+        if obj.type not in POST_TYPES:
+            raise Rejected(f"Create of {obj.type} is not supported")
+        if actor.uri not in obj.attributed_to:
+            raise Rejected(f"object {obj.id} is not attributed to {actor.uri}")
+        await self._store_post(obj, actor)
+
+    async def _fetch_object(self, uri: str) -> Object:
+        if await Tombstone.filter(uri=uri).exists():
+            raise Rejected(f"{uri} was deleted")
+        if not self.rt.settings.allows(urlsplit(uri).netloc):
+            raise Rejected(f"domain not allowed: {urlsplit(uri).netloc}")
+        key = await signing_key(self.rt, self.rt.instance_actor_uri)
+        try:
+            doc = await self.rt.client.get_json(uri, key=key)
+            obj = parse_object(doc)
+        except FederationError as exc:
+            raise RetryLater(f"cannot fetch {uri}: {exc.message}") from exc
+        except InvalidDocument as exc:
+            raise Rejected(f"{uri}: {exc.message}") from exc
+        if obj.id is None or not _same_origin(obj.id, uri):
+            raise Rejected(f"fetched object id {obj.id} does not match {uri}")
+        return obj
+
+    async def _author_of(self, obj: Object) -> Actor:
+        for uri in obj.attributed_to:  # PeerTube: [Group channel, Person account]
+            actor = await Actor.filter(uri=uri).first()
+            if actor is not None and actor.type == "Person":
+                return actor
+        for uri in obj.attributed_to:
+            actor = await Actor.filter(uri=uri).first()
+            if actor is None:
+                try:
+                    key = await signing_key(self.rt, self.rt.instance_actor_uri)
+                    from activitystreams import parse_actor
+
+                    actor = await upsert_actor(parse_actor(await self.rt.client.get_json(uri, key=key)))
+                except (FederationError, InvalidDocument) as exc:
+                    raise RetryLater(f"cannot fetch author {uri}: {exc}") from exc
+            return actor
+        raise Rejected("object has no attributedTo")
+
+    async def _store_post(self, obj: Object, author: Actor) -> Post | None:
+        if obj.id is None:
+            raise Rejected("object: missing id")
+        if not _same_origin(obj.id, author.uri):
+            raise Rejected(f"object {obj.id} is not on the author's host")
+        if await Tombstone.filter(uri=obj.id).exists():
+            return None  # deleted already: a late Create must not bring it back
+        existing = await Post.filter(uri=obj.id).first()
+        if existing is not None:
+            return existing
+        parent = None
+        if obj.in_reply_to:
+            parent = await Post.filter(uri=obj.in_reply_to).first()
+        content = sanitize_remote_html(obj.content or "")
+        if obj.name and obj.type in ("Article", "Page", "Event", "Video", "Question"):
+            content = f"<p><strong>{_escape(obj.name)}</strong></p>{content}"
+        published = obj.published or self.rt.clock()
+        async with in_transaction():
+            post = await Post.create(
+                uri=obj.id,
+                author=author,
+                type=obj.type,
+                content=content,
+                summary=_text(obj.summary),
+                sensitive=obj.sensitive,
+                visibility=str(visibility_of(obj.to, obj.cc, author.followers_uri)),
+                in_reply_to_uri=obj.in_reply_to,
+                in_reply_to=parent,
+                url=obj.url,
+                published=published,
+                updated=obj.updated,
+                local=False,
+                **_counts(obj.raw),
+            )
+            # Replies that arrived before this post now find their parent.
+            await Post.filter(in_reply_to_uri=obj.id, in_reply_to_id=None).update(
+                in_reply_to_id=post.id
+            )
+            if parent is not None:
+                await Post.filter(id=parent.id).update(replies_count=F("replies_count") + 1)
+                await parent.fetch_related("author")
+                if parent.author.local:
+                    await Notification.create(
+                        recipient=parent.author, kind="mention", from_actor=author, post=post
+                    )
+        return post
+
+    async def _update(self, activity: Activity, actor: Actor) -> None:
+        obj = activity.object
+        if isinstance(obj, ASActor):
+            if obj.id != actor.uri:
+                raise Rejected("an actor may only update itself")
+            await upsert_actor(obj)
+            return
+        if not isinstance(obj, Object) or obj.id is None:
+            raise Rejected("Update needs an embedded object")
+        post = await Post.filter(uri=obj.id).first()
+        if post is None:
+            if obj.type in POST_TYPES and actor.uri in obj.attributed_to:
+                await self._store_post(obj, actor)
+            return
+        if post.author_id != actor.id:  # type: ignore[attr-defined]
+            raise Rejected(f"{actor.uri} may not update {obj.id}")
+        content = sanitize_remote_html(obj.content or "")
+        summary = _text(obj.summary)
+        async with in_transaction():
+            if content != post.content or summary != post.summary:
+                await PostEdit.create(
+                    post=post,
+                    content=post.content,
+                    summary=post.summary,
+                    edited_at=obj.updated or self.rt.clock(),
+                )
+                post.content = content
+                post.summary = summary
+                post.sensitive = obj.sensitive
+                post.updated = obj.updated or self.rt.clock()
+            stamp = activity.published
+            if stamp is not None and (post.counts_at is None or stamp >= post.counts_at):
+                counts = _counts(obj.raw)
+                for field, value in counts.items():
+                    setattr(post, field, value)
+                post.counts_at = stamp
+            await post.save()
+
+    async def _delete(self, activity: Activity, actor: Actor) -> None:
+        target = activity.object_id
+        if target is None:
+            raise Rejected("Delete without an object")
+        if target == actor.uri:
+            await Post.filter(author=actor).delete()
+            await Follow.filter(follower=actor).delete()
+            await Follow.filter(followee=actor).delete()
+            return
+        if not _same_origin(target, actor.uri):
+            raise Rejected(f"{actor.uri} may not delete {target}")
+        async with in_transaction():
+            post = await Post.filter(uri=target).first()
+            if post is not None:
+                if post.author_id != actor.id:  # type: ignore[attr-defined]
+                    raise Rejected(f"{actor.uri} may not delete {target}")
+                if post.in_reply_to_id is not None:
+                    await Post.filter(id=post.in_reply_to_id).update(
+                        replies_count=F("replies_count") - 1
+                    )
+                await post.delete()
+            await Tombstone.get_or_create(
+                uri=target, defaults={"deleted_at": self.rt.clock()}
+            )
+
+    # -- reactions ----------------------------------------------------------------------------
+
+    async def _post_for(self, uri: str | None) -> Post:
+        if uri is None:
+            raise Rejected("activity without an object")
+        post = await Post.filter(uri=uri).select_related("author").first()
+        if post is not None:
+            return post
+        if await Tombstone.filter(uri=uri).exists():
+            raise Rejected(f"{uri} was deleted")
+        if uri.startswith(self.rt.base_url + "/"):
+            raise Rejected(f"no local object {uri}")
+        raise RetryLater(f"{uri} is not known yet")
+
+    async def _like(self, activity: Activity, actor: Actor) -> None:
+        post = await self._post_for(activity.object_id)
+        async with in_transaction():
+            _, created = await Like.get_or_create(
+                actor=actor,
+                post=post,
+                defaults={"uri": activity.id, "content": (activity.content or "")[:255]},
+            )
+            if not created:
+                return
+            await Post.filter(id=post.id).update(likes_count=F("likes_count") + 1)
+            if post.author.local:
+                await Notification.create(
+                    recipient=post.author, kind="favourite", from_actor=actor, post=post
+                )
+        await post.refresh_from_db()
+        await self._counts_changed(post)
+
+    async def _announce(self, activity: Activity, actor: Actor) -> None:
+        obj = activity.object
+        uri = obj.id if isinstance(obj, Object) else activity.object_id
+        if uri is None:
+            raise Rejected("Announce without an object")
+        post = await Post.filter(uri=uri).select_related("author").first()
+        if post is None:
+            fetched = await self._fetch_object(uri)
+            author = await self._author_of(fetched)
+            stored = await self._store_post(fetched, author)
+            if stored is None:
+                return
+            post = await Post.filter(id=stored.id).select_related("author").get()
+        async with in_transaction():
+            _, created = await Share.get_or_create(
+                actor=actor, post=post, defaults={"uri": activity.id}
+            )
+            if not created:
+                return
+            await Post.filter(id=post.id).update(shares_count=F("shares_count") + 1)
+            if post.author.local:
+                await Notification.create(
+                    recipient=post.author, kind="reblog", from_actor=actor, post=post
+                )
+        await post.refresh_from_db()
+        await self._counts_changed(post)
+
+    async def _counts_changed(self, post: Post) -> None:
+        if post.local:
+            async with in_transaction():
+                await push_counts(self.rt, post)
+
+
+def _counts(raw: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for key, field in (("likes", "likes_count"), ("shares", "shares_count")):
+        value = raw.get(key) if hasattr(raw, "get") else None
+        if isinstance(value, dict) and isinstance(value.get("totalItems"), int):
+            counts[field] = max(0, value["totalItems"])
+    return counts
+
+
+def _text(value: str | None) -> str:
+    return (value or "").strip()[:2000]
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _stamp(value: datetime | None) -> datetime | None:
+    return value

@@ -1,0 +1,229 @@
+"""The node's database tables (tortoise-orm). Behaviour lives in services, not here."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+__all__ = [
+    "Account",
+    "Actor",
+    "Delivery",
+    "Follow",
+    "InboxEntry",
+    "Like",
+    "Notification",
+    "Post",
+    "PostEdit",
+    "Share",
+    "Tombstone",
+]
+
+
+class Actor(Model):
+    """Every actor this node knows, its own (local=True) and cached remote ones."""
+
+    id = fields.BigIntField(primary_key=True)
+    uri = fields.CharField(512, unique=True)
+    type = fields.CharField(32, default="Person")
+    username = fields.CharField(255, db_index=True)
+    domain = fields.CharField(255, db_index=True)
+    name = fields.CharField(255, default="")
+    summary = fields.TextField(default="")
+    inbox = fields.CharField(512)
+    shared_inbox = fields.CharField(512, null=True)
+    outbox = fields.CharField(512, null=True)
+    followers_uri = fields.CharField(512, null=True)
+    key_id = fields.CharField(512, null=True, db_index=True)
+    public_key_pem = fields.TextField(null=True)
+    manually_approves = fields.BooleanField(default=False)
+    local = fields.BooleanField(default=False)
+    fetched_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "actors"
+
+
+class Account(Model):
+    """A local login with the private key and API token of a local actor."""
+
+    id = fields.BigIntField(primary_key=True)
+    actor: fields.OneToOneRelation[Actor] = fields.OneToOneField(
+        "models.Actor", related_name="account", on_delete=fields.CASCADE
+    )
+    username = fields.CharField(64, unique=True)
+    private_key_pem = fields.TextField()
+    token_hash = fields.CharField(64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "accounts"
+
+
+class Post(Model):
+    """A post, local or a copy of a remote one, with sanitised HTML content."""
+
+    id = fields.BigIntField(primary_key=True)
+    uri = fields.CharField(512, unique=True)
+    author: fields.ForeignKeyRelation[Actor] = fields.ForeignKeyField(
+        "models.Actor", related_name="posts", on_delete=fields.CASCADE
+    )
+    type = fields.CharField(32, default="Note")
+    content = fields.TextField(default="")
+    source = fields.TextField(null=True)
+    summary = fields.TextField(default="")
+    sensitive = fields.BooleanField(default=False)
+    visibility = fields.CharField(16, db_index=True)
+    in_reply_to_uri = fields.CharField(512, null=True, db_index=True)
+    in_reply_to: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="replies", null=True, on_delete=fields.SET_NULL
+    )
+    url = fields.CharField(512, null=True)
+    published = fields.DatetimeField(db_index=True)
+    updated = fields.DatetimeField(null=True)
+    local = fields.BooleanField(default=False)
+    likes_count = fields.IntField(default=0)
+    shares_count = fields.IntField(default=0)
+    replies_count = fields.IntField(default=0)
+    counts_at = fields.DatetimeField(null=True)  # time of the owner's last count update
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "posts"
+        indexes = (("author_id", "published"),)
+
+
+class PostEdit(Model):
+    """An earlier version of an edited post (edit history)."""
+
+    id = fields.BigIntField(primary_key=True)
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="edits", on_delete=fields.CASCADE
+    )
+    content = fields.TextField()
+    summary = fields.TextField(default="")
+    edited_at = fields.DatetimeField()
+
+    class Meta:
+        table = "post_edits"
+
+
+class Tombstone(Model):
+    """A deleted object, which keeps a late Create, Announce or fetch from bringing it back."""
+
+    id = fields.BigIntField(primary_key=True)
+    uri = fields.CharField(512, unique=True)
+    former_type = fields.CharField(32, default="Note")
+    deleted_at = fields.DatetimeField()
+
+    class Meta:
+        table = "tombstones"
+
+
+class Follow(Model):
+    id = fields.BigIntField(primary_key=True)
+    uri = fields.CharField(512, null=True, db_index=True)
+    follower: fields.ForeignKeyRelation[Actor] = fields.ForeignKeyField(
+        "models.Actor", related_name="following_rel", on_delete=fields.CASCADE
+    )
+    followee: fields.ForeignKeyRelation[Actor] = fields.ForeignKeyField(
+        "models.Actor", related_name="followers_rel", on_delete=fields.CASCADE
+    )
+    accepted = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "follows"
+        unique_together = (("follower", "followee"),)
+
+
+class Like(Model):
+    id = fields.BigIntField(primary_key=True)
+    uri = fields.CharField(512, null=True, db_index=True)
+    actor: fields.ForeignKeyRelation[Actor] = fields.ForeignKeyField(
+        "models.Actor", related_name="likes", on_delete=fields.CASCADE
+    )
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="like_rows", on_delete=fields.CASCADE
+    )
+    content = fields.CharField(255, default="")  # an emoji reaction, or empty for a plain like
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "likes"
+        unique_together = (("actor", "post"),)
+
+
+class Share(Model):
+    id = fields.BigIntField(primary_key=True)
+    uri = fields.CharField(512, null=True, db_index=True)
+    actor: fields.ForeignKeyRelation[Actor] = fields.ForeignKeyField(
+        "models.Actor", related_name="shares", on_delete=fields.CASCADE
+    )
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="share_rows", on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "shares"
+        unique_together = (("actor", "post"),)
+
+
+class Notification(Model):
+    id = fields.BigIntField(primary_key=True)
+    recipient: fields.ForeignKeyRelation[Actor] = fields.ForeignKeyField(
+        "models.Actor", related_name="notifications", on_delete=fields.CASCADE
+    )
+    kind = fields.CharField(32)  # follow, follow_request, favourite, reblog, mention, reply
+    from_actor: fields.ForeignKeyRelation[Actor] = fields.ForeignKeyField(
+        "models.Actor", related_name="+", on_delete=fields.CASCADE
+    )
+    post: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="+", null=True, on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "notifications"
+
+
+class InboxEntry(Model):
+    """The inbox log of every accepted activity, committed before the 202, deduped by id."""
+
+    id = fields.BigIntField(primary_key=True)
+    activity_id = fields.CharField(512, unique=True)
+    signer = fields.CharField(512)
+    payload = fields.BinaryField()
+    state = fields.CharField(16, default="pending", db_index=True)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(db_index=True)
+    locked_until = fields.DatetimeField(null=True)
+    last_error = fields.TextField(null=True)
+    received_at = fields.DatetimeField()
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "inbox_entries"
+
+
+class Delivery(Model):
+    """The delivery queue, one row per (activity, target inbox)."""
+
+    id = fields.BigIntField(primary_key=True)
+    activity_id = fields.CharField(512, db_index=True)
+    inbox = fields.CharField(512)
+    payload = fields.BinaryField()
+    signer = fields.CharField(512)
+    state = fields.CharField(16, default="pending", db_index=True)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(db_index=True)
+    locked_until = fields.DatetimeField(null=True)
+    last_status = fields.IntField(null=True)
+    last_error = fields.TextField(null=True)
+    created_at = fields.DatetimeField()
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "deliveries"

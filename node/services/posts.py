@@ -1,0 +1,193 @@
+"""Posts: write, edit (history kept), delete (tombstone everywhere), threads."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from activitystreams import build
+from activitystreams.audience import Visibility
+
+from ..convert.html import render_markdown
+from ..convert.to_as import addressing, note_document
+from ..errors import Forbidden, Invalid, NotFound
+from ..models import Actor, Notification, Post, PostEdit, Tombstone
+from ..runtime import Runtime
+from .outbox import deliver, post_audience_inboxes
+
+__all__ = ["MAX_POST_CHARS", "create_post", "delete_post", "edit_post", "get_post", "thread"]
+
+MAX_POST_CHARS = 20_000
+VISIBILITIES = {v.value for v in Visibility}
+
+
+def _check_text(text: str) -> str:
+    text = text.strip()
+    if not text:
+        raise Invalid("status: empty")
+    if len(text) > MAX_POST_CHARS:
+        raise Invalid(f"status: longer than {MAX_POST_CHARS} characters")
+    return text
+
+
+async def get_post(post_id: int | str) -> Post:
+    try:
+        pk = int(post_id)
+    except (TypeError, ValueError):
+        raise NotFound(f"no post {post_id}") from None
+    post = await Post.filter(id=pk).select_related("author").first()
+    if post is None:
+        raise NotFound(f"no post {post_id}")
+    return post
+
+
+async def create_post(
+    rt: Runtime,
+    author: Actor,
+    text: str,
+    *,
+    visibility: str = "public",
+    in_reply_to: int | str | None = None,
+    summary: str = "",
+    sensitive: bool = False,
+    type_: str = "Note",
+) -> Post:
+    text = _check_text(text)
+    if visibility not in VISIBILITIES:
+        raise Invalid(f"visibility: one of {', '.join(sorted(VISIBILITIES))}")
+    parent = await get_post(in_reply_to) if in_reply_to is not None else None
+    now = rt.clock()
+    uri = f"{author.uri}/statuses/{secrets.token_hex(8)}"
+    mentions = [parent.author.uri] if parent is not None and parent.author_id != author.id else []
+    async with in_transaction():
+        post = await Post.create(
+            uri=uri,
+            author=author,
+            type=type_,
+            content=render_markdown(text),
+            source=text,
+            summary=summary.strip(),
+            sensitive=sensitive or bool(summary.strip()),
+            visibility=visibility,
+            in_reply_to_uri=parent.uri if parent else None,
+            in_reply_to=parent,
+            url=uri,
+            published=now,
+            local=True,
+        )
+        if parent is not None:
+            await Post.filter(id=parent.id).update(replies_count=F("replies_count") + 1)
+            if parent.author.local and parent.author_id != author.id:
+                await Notification.create(
+                    recipient_id=parent.author_id, kind="mention", from_actor=author, post=post
+                )
+        if visibility != Visibility.LOCAL:
+            note = note_document(post, author, mentions)
+            activity = build.create(
+                id=f"{uri}/activity",
+                actor=author.uri,
+                object=note,
+                to=note["to"],
+                cc=note["cc"],
+                published=now,
+            )
+            await deliver(
+                rt, activity, signer=author, inboxes=await post_audience_inboxes(post, author)
+            )
+    return post
+
+
+async def edit_post(
+    rt: Runtime, editor: Actor, post_id: int | str, text: str, *, summary: str | None = None
+) -> Post:
+    post = await get_post(post_id)
+    if post.author_id != editor.id:
+        raise Forbidden("only the author may edit a post")
+    text = _check_text(text)
+    now = rt.clock()
+    async with in_transaction():
+        await PostEdit.create(post=post, content=post.content, summary=post.summary, edited_at=now)
+        post.content = render_markdown(text)
+        post.source = text
+        if summary is not None:
+            post.summary = summary.strip()
+        post.updated = now
+        await post.save()
+        if post.visibility != Visibility.LOCAL:
+            await _send_update(rt, post, editor, suffix=f"edit-{now.timestamp():.6f}")
+    return post
+
+
+async def _send_update(rt: Runtime, post: Post, author: Actor, *, suffix: str) -> None:
+    note = note_document(post, author)
+    now = rt.clock()
+    activity: dict[str, Any] = build.update(
+        id=f"{post.uri}#{suffix}", actor=author.uri, object=note, to=note["to"], cc=note["cc"]
+    )
+    # Microseconds: copies apply count updates only when newer than the last one they applied.
+    activity["published"] = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    await deliver(rt, activity, signer=author, inboxes=await post_audience_inboxes(post, author))
+
+
+async def push_counts(rt: Runtime, post: Post) -> None:
+    """The owner of a post tells every copy its current like and share counts."""
+    await post.fetch_related("author")
+    if not post.local or post.visibility == Visibility.LOCAL:
+        return
+    await _send_update(rt, post, post.author, suffix=f"counts-{rt.clock().timestamp():.6f}")
+
+
+async def delete_post(rt: Runtime, deleter: Actor, post_id: int | str) -> None:
+    post = await get_post(post_id)
+    if post.author_id != deleter.id:
+        raise Forbidden("only the author may delete a post")
+    now = rt.clock()
+    async with in_transaction():
+        inboxes = await post_audience_inboxes(post, deleter)
+        to, cc = addressing(post.visibility, deleter, [])
+        if post.in_reply_to_id is not None:
+            await Post.filter(id=post.in_reply_to_id).update(replies_count=F("replies_count") - 1)
+        await Tombstone.get_or_create(
+            uri=post.uri, defaults={"former_type": post.type, "deleted_at": now}
+        )
+        await post.delete()
+        if post.visibility != Visibility.LOCAL:
+            activity = build.delete(
+                id=f"{post.uri}#delete",
+                actor=deleter.uri,
+                object=build.tombstone(id=post.uri, former_type=post.type, deleted=now),
+                to=to,
+                cc=cc,
+                published=now,
+            )
+            await deliver(rt, activity, signer=deleter, inboxes=inboxes)
+
+
+async def thread(post: Post) -> tuple[list[Post], list[Post]]:
+    """Ancestors (oldest first, depth-capped) and descendants (breadth first) of a post."""
+    ancestors: list[Post] = []
+    seen = {post.id}
+    current = post
+    while current.in_reply_to_id is not None and len(ancestors) < 50:
+        parent = await Post.filter(id=current.in_reply_to_id).select_related("author").first()
+        if parent is None or parent.id in seen:
+            break
+        seen.add(parent.id)
+        ancestors.insert(0, parent)
+        current = parent
+    descendants: list[Post] = []
+    frontier = [post.id]
+    while frontier and len(descendants) < 500:
+        children = (
+            await Post.filter(in_reply_to_id__in=frontier)
+            .select_related("author")
+            .order_by("published")
+        )
+        children = [c for c in children if c.id not in seen]
+        seen.update(c.id for c in children)
+        descendants += children
+        frontier = [c.id for c in children]
+    return ancestors, descendants

@@ -1,0 +1,45 @@
+"""Timelines: home (you and whom you follow), company-wide (every public post), profile."""
+
+from __future__ import annotations
+
+from tortoise.expressions import Q, Subquery
+from tortoise.queryset import QuerySet
+
+from ..models import Actor, Follow, Post
+
+__all__ = ["MAX_LIMIT", "company", "home", "page", "profile"]
+
+MAX_LIMIT = 40
+
+
+def page(query: QuerySet[Post], *, limit: int, max_id: int | None, since_id: int | None) -> QuerySet[Post]:
+    limit = max(1, min(limit, MAX_LIMIT))
+    if max_id is not None:
+        query = query.filter(id__lt=max_id)
+    if since_id is not None:
+        query = query.filter(id__gt=since_id)
+    return query.select_related("author").order_by("-published", "-id").limit(limit)
+
+
+def home(viewer: Actor) -> QuerySet[Post]:
+    followed = Follow.filter(follower_id=viewer.id, accepted=True).values("followee_id")
+    return Post.filter(
+        Q(author_id=viewer.id)
+        | Q(
+            Q(author_id__in=Subquery(followed)),
+            Q(visibility__in=("public", "unlisted", "followers", "local")),
+        )
+    )
+
+
+def company(*, local_only: bool = False) -> QuerySet[Post]:
+    query = Post.filter(visibility__in=("public", "local"))
+    return query.filter(local=True) if local_only else query
+
+
+def profile(actor: Actor, viewer: Actor | None) -> QuerySet[Post]:
+    visible = ["public", "unlisted", "local"]
+    query = Post.filter(author_id=actor.id)
+    if viewer is not None and viewer.id == actor.id:
+        return query
+    return query.filter(visibility__in=visible)

@@ -1,0 +1,188 @@
+"""The node's implementations of federation's storage interfaces, on tortoise-orm."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from tortoise.expressions import Q
+from tortoise.models import Model
+from tortoise.transactions import in_transaction
+
+from activitystreams.model import Actor as ASActor
+from federation.protocols import DeliveryJob, InboxRecord, StoredKey
+from federation.states import (
+    DELIVERY_TRANSITIONS,
+    INBOX_TRANSITIONS,
+    DeliveryState,
+    InboxState,
+    check_transition,
+)
+
+from .models import Actor, Delivery, InboxEntry
+
+__all__ = ["DbActorStore", "DbDeliveryQueue", "DbInboxLog", "claim_rows"]
+
+LEASE = timedelta(seconds=120)  # a claimed row comes back to the queue if its worker dies
+M = TypeVar("M", bound=Model)
+
+
+async def claim_rows(model: type[M], *, limit: int, now: datetime, postgres: bool) -> list[M]:
+    """Claim due pending rows for this worker: leased, and on PostgreSQL SKIP LOCKED."""
+    async with in_transaction() as conn:
+        query = (
+            model.filter(state="pending", next_attempt_at__lte=now)
+            .filter(Q(locked_until=None) | Q(locked_until__lt=now))
+            .order_by("id")
+            .limit(limit)
+            .using_db(conn)
+        )
+        if postgres:
+            query = query.select_for_update(skip_locked=True)
+        rows = await query
+        if rows:
+            await model.filter(id__in=[r.pk for r in rows]).using_db(conn).update(
+                locked_until=now + LEASE
+            )
+    return list(rows)
+
+
+class DbActorStore:
+    async def key(self, key_id: str) -> StoredKey | None:
+        actor = await Actor.filter(key_id=key_id).first()
+        if actor is None:
+            # keyId forms: a bare actor URL, or a fragment we cached under the actor id
+            actor = await Actor.filter(uri=key_id.split("#", 1)[0]).first()
+            if actor is None or (actor.key_id != key_id and "#" in key_id):
+                return None
+        if actor.public_key_pem is None:
+            return None
+        return StoredKey(key_id=key_id, owner=actor.uri, pem=actor.public_key_pem)
+
+    async def remember(self, actor: ASActor) -> None:
+        await upsert_actor(actor)
+
+
+async def upsert_actor(doc: ASActor) -> Actor:
+    """Store or refresh a remote actor from its (verified or fetched) document."""
+    key = doc.public_keys[0] if doc.public_keys else None
+    values: dict[str, Any] = {
+        "type": doc.type,
+        "username": doc.preferred_username or doc.id.rstrip("/").rsplit("/", 1)[-1],
+        "domain": urlsplit(doc.id).netloc,
+        "name": doc.name or "",
+        "summary": doc.summary or "",
+        "inbox": doc.inbox,
+        "shared_inbox": doc.shared_inbox,
+        "outbox": doc.outbox,
+        "followers_uri": doc.followers,
+        "manually_approves": doc.manually_approves_followers,
+        "fetched_at": datetime.now().astimezone(),
+    }
+    if key is not None:
+        values["key_id"] = key.id
+        values["public_key_pem"] = key.pem
+    existing = await Actor.filter(uri=doc.id).first()
+    if existing is not None:
+        if existing.local:
+            return existing
+        await Actor.filter(id=existing.id).update(**values)
+        await existing.refresh_from_db()
+        return existing
+    return await Actor.create(uri=doc.id, local=False, **values)
+
+
+class DbInboxLog:
+    def __init__(self, *, postgres: bool) -> None:
+        self._postgres = postgres
+
+    async def record(self, *, activity_id: str, signer: str, payload: bytes) -> bool:
+        now = datetime.now().astimezone()
+        _, created = await InboxEntry.get_or_create(
+            activity_id=activity_id,
+            defaults={
+                "signer": signer,
+                "payload": payload,
+                "state": InboxState.PENDING,
+                "next_attempt_at": now,
+                "received_at": now,
+            },
+        )
+        return created
+
+    async def claim(self, *, limit: int, now: datetime) -> Sequence[InboxRecord]:
+        rows = await claim_rows(InboxEntry, limit=limit, now=now, postgres=self._postgres)
+        return [
+            InboxRecord(
+                id=r.id,
+                activity_id=r.activity_id,
+                signer=r.signer,
+                payload=bytes(r.payload),
+                attempts=r.attempts,
+                received_at=r.received_at,
+            )
+            for r in rows
+        ]
+
+    async def finish(
+        self, record: InboxRecord, *, state: str, error: str | None, retry_at: datetime | None
+    ) -> None:
+        check_transition(INBOX_TRANSITIONS, InboxState.PENDING, state)  # type: ignore[arg-type]
+        now = datetime.now().astimezone()
+        await InboxEntry.filter(id=record.id).update(
+            state=state,
+            attempts=record.attempts + (0 if state == InboxState.PROCESSED else 1),
+            last_error=error,
+            next_attempt_at=retry_at or now,
+            locked_until=None,
+            finished_at=None if state == InboxState.PENDING else now,
+        )
+
+    async def release_all(self) -> None:
+        """Single-process start-up: nobody else can hold a lease, so hand every row back."""
+        await InboxEntry.filter(state="pending").update(locked_until=None)
+
+
+class DbDeliveryQueue:
+    def __init__(self, *, postgres: bool) -> None:
+        self._postgres = postgres
+
+    async def claim(self, *, limit: int, now: datetime) -> Sequence[DeliveryJob]:
+        rows = await claim_rows(Delivery, limit=limit, now=now, postgres=self._postgres)
+        return [
+            DeliveryJob(
+                id=r.id,
+                inbox=r.inbox,
+                payload=bytes(r.payload),
+                signer=r.signer,
+                attempts=r.attempts,
+                created_at=r.created_at,
+            )
+            for r in rows
+        ]
+
+    async def finish(
+        self,
+        job: DeliveryJob,
+        *,
+        state: str,
+        status: int | None,
+        error: str | None,
+        retry_at: datetime | None,
+    ) -> None:
+        check_transition(DELIVERY_TRANSITIONS, DeliveryState.PENDING, state)  # type: ignore[arg-type]
+        now = datetime.now().astimezone()
+        await Delivery.filter(id=job.id).update(
+            state=state,
+            attempts=job.attempts + 1,
+            last_status=status,
+            last_error=error,
+            next_attempt_at=retry_at or now,
+            locked_until=None,
+            finished_at=None if state == DeliveryState.PENDING else now,
+        )
+
+    async def release_all(self) -> None:
+        await Delivery.filter(state="pending").update(locked_until=None)
