@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +39,12 @@ class _State:
 
 
 class _WithDatabase:
-    """ASGI wrapper: every request runs inside the node's own TortoiseContext."""
+    """ASGI wrapper: every request runs inside the node's own TortoiseContext.
+
+    ``with ctx:`` keeps its reset token on the shared context object, which concurrent requests
+    would overwrite; so each request runs as a task in a copied ``contextvars.Context`` where the
+    node's context is entered once and simply dropped with the task.
+    """
 
     def __init__(self, app: Any, state: _State) -> None:
         self._app = app
@@ -49,8 +55,9 @@ class _WithDatabase:
         if ctx is None or scope["type"] == "lifespan":
             await self._app(scope, receive, send)
             return
-        with ctx:
-            await self._app(scope, receive, send)
+        request_context = contextvars.copy_context()
+        request_context.run(ctx.__enter__)
+        await asyncio.create_task(self._app(scope, receive, send), context=request_context)
 
 
 def create_app(settings: Settings) -> Quart:
