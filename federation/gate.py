@@ -79,9 +79,16 @@ class Gate:
             auth = request.headers.get("authorization", "")
             if auth.lower().startswith("signature "):
                 value = auth[len("signature ") :]
+        if "signature-input" in request.headers and (
+            value is None or "keyid=" not in value.lower()
+        ):
+            # An RFC 9421 message signature (``Signature`` is then ``sig1=:...:``). 401, never
+            # 400, so that a double-knocking sender retries with draft-cavage; never treated
+            # as an unsigned request.
+            raise SignatureError(
+                "RFC 9421 message signatures are not accepted yet; sign with draft-cavage"
+            )
         if value is None:
-            if "signature-input" in request.headers:
-                raise SignatureError("RFC 9421 signatures are not accepted yet; sign draft-cavage")
             raise SignatureError("missing Signature header")
         params = parse_signature_header(value)
         key_host = urlsplit(params.key_id).netloc

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from urllib.parse import urldefrag
+from dataclasses import replace
+from urllib.parse import urldefrag, urlsplit
 
 from activitystreams import InvalidDocument, parse_actor
+from activitystreams.model import PublicKey
 from activitystreams.vocab import ACTOR_TYPES
 
 from .errors import FetchError, SignatureError
@@ -58,12 +60,24 @@ class KeyResolver:
         signer = await self._instance_key()
         try:
             doc = await self._client.get_json(url, key=signer)
+            listed = _key_entry(doc, key_id)
+            owner_url: str | None = None
             if _type_of(doc) not in ACTOR_TYPES:
                 # A standalone key document (``owner`` + ``publicKeyPem``): fetch its owner.
                 owner = doc.get("owner") or doc.get("controller")
                 if not isinstance(owner, str):
                     raise SignatureError(f"key document {url} names no owner")
-                doc = await self._client.get_json(owner, key=signer)
+                owner_url = owner
+                listed = _key_entry({"publicKey": doc}, key_id)
+            elif listed is not None and doc.get("id") != url and "inbox" not in doc:
+                # A stub actor served at the key URL (GoToSocial): the real actor is the owner.
+                owner = listed.get("owner")
+                if isinstance(owner, str) and owner != url:
+                    owner_url = owner
+            if owner_url is not None:
+                if urldefrag(owner_url)[0] == url:
+                    raise SignatureError(f"key document {url} names itself as owner")
+                doc = await self._client.get_json(owner_url, key=signer)
             actor = parse_actor(doc)
         except FetchError as exc:
             raise SignatureError(f"could not fetch key {key_id}: {exc.message}") from exc
@@ -71,14 +85,37 @@ class KeyResolver:
             raise SignatureError(f"key owner document is invalid: {exc.message}") from exc
         keys = actor.public_keys
         chosen = next((k for k in keys if k.id == key_id), None)
+        if chosen is None and owner_url is not None and listed is not None:
+            # The owner's document lists its key under another id (``#main-key``) while the
+            # key URL serves the same key: trust it when both live on the owner's host.
+            pem = listed.get("publicKeyPem")
+            if (
+                isinstance(pem, str)
+                and listed.get("owner", actor.id) == actor.id
+                and urlsplit(url).netloc == urlsplit(actor.id).netloc
+            ):
+                chosen = PublicKey(id=key_id, owner=actor.id, pem=pem)
         if chosen is None and not fragment and len(keys) == 1:
             chosen = keys[0]
         if chosen is None:
             raise SignatureError(f"actor {actor.id} has no public key {key_id}")
         if chosen.owner != actor.id:
             raise SignatureError(f"key {key_id} is owned by {chosen.owner}, not {actor.id}")
-        await self._store.remember(actor)
+        # Cache under the keyId the peer signs with, so the next request finds it without a
+        # fetch (the store looks keys up by key id, and by actor id for a bare actor keyId).
+        stored_key = replace(chosen, id=key_id) if key_id != actor.id else chosen
+        others = tuple(k for k in keys if k.id != stored_key.id)
+        await self._store.remember(replace(actor, public_keys=(stored_key, *others)))
         return StoredKey(key_id=key_id, owner=actor.id, pem=chosen.pem)
+
+
+def _key_entry(doc: dict[str, object], key_id: str) -> dict[str, object] | None:
+    """The ``publicKey`` entry of ``doc`` whose id is ``key_id``."""
+    value = doc.get("publicKey")
+    for entry in value if isinstance(value, list) else [value]:
+        if isinstance(entry, dict) and entry.get("id") == key_id:
+            return entry
+    return None
 
 
 def _type_of(doc: dict[str, object]) -> str | None:

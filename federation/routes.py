@@ -14,7 +14,7 @@ import orjson
 from quart import Blueprint, Response, g, request
 
 from . import nodeinfo, webfinger
-from .errors import FederationError, NotFound
+from .errors import BadRequest, FederationError, NotFound
 from .gate import Gate, SignedRequest
 from .protocols import DocumentSource, InboxLog
 
@@ -51,6 +51,18 @@ def create_blueprint(
         headers = {k.lower(): v for k, v in request.headers.items()}
         return SignedRequest(method=request.method, target=raw, headers=headers, body=body)
 
+    async def read_body() -> bytes:
+        """The whole body (Content-Length or chunked), refused with 413 as soon as it passes
+        the limit: the chunks are counted as they arrive, never buffered past the limit."""
+        received = bytearray()
+        async for chunk in request.body:
+            received.extend(chunk)
+            gate.check_size(len(received))
+        expected = request.content_length
+        if expected is not None and len(received) != expected:
+            raise BadRequest(f"incomplete body: {len(received)} of {expected} bytes")
+        return bytes(received)
+
     @bp.before_request
     async def authenticate() -> Response | None:
         g.signer = None
@@ -58,8 +70,8 @@ def create_blueprint(
             if request.method == "POST":
                 gate.check_size(request.content_length)
                 gate.check_content_type(request.headers.get("content-type"))
-                body = await request.get_data(cache=True, as_text=False)
-                gate.check_size(len(body))
+                body = await read_body()
+                g.inbox_body = body
                 g.signer = await gate.authenticate(signed_request(body))
                 g.inbox_request = gate.read_activity(body, g.signer)
                 return None
@@ -108,10 +120,8 @@ def create_blueprint(
     @bp.route("/users/<name>/inbox", methods=["POST"])
     async def inbox_route(name: str | None = None) -> Response:
         accepted = g.inbox_request
-        body = await request.get_data(cache=True, as_text=False)
-        await inbox.record(
-            activity_id=accepted.activity_id, signer=accepted.signer, payload=body
-        )
+        body = g.inbox_body
+        await inbox.record(activity_id=accepted.activity_id, signer=accepted.signer, payload=body)
         wake_inbox()
         return Response("", status=202)
 

@@ -67,7 +67,9 @@ class RetryPolicy:
     max_delay: timedelta = timedelta(hours=6)
     horizon: timedelta = timedelta(days=2)
 
-    def next_attempt(self, *, attempts: int, created_at: datetime, now: datetime) -> datetime | None:
+    def next_attempt(
+        self, *, attempts: int, created_at: datetime, now: datetime
+    ) -> datetime | None:
         """When to try again after ``attempts`` failed tries, or None once past the horizon."""
         delay = self.first_delay * (self.factor ** max(attempts - 1, 0))
         delay = min(delay, self.max_delay)

@@ -79,6 +79,13 @@ def create_api(rt: Runtime) -> Blueprint:
             reblogged=await Share.filter(post_id=post.id, actor_id=me.id).exists(),
         )
 
+    async def visible_post(post_id: str) -> Post:
+        """The post, if the caller may see it; otherwise 404 (its existence is not revealed)."""
+        post = await posts.get_post(post_id)
+        if not await _visible(post, g.me):
+            raise NotFound(f"no post {post_id}")
+        return post
+
     async def account_by_id(account_id: str) -> Actor:
         try:
             actor = await Actor.filter(id=int(account_id)).first()
@@ -99,9 +106,8 @@ def create_api(rt: Runtime) -> Blueprint:
         acct = request.args.get("acct", "")
         if not acct:
             raise Invalid("acct: missing")
-        actor = await (
-            resolve_actor(rt, acct) if request.args.get("resolve") == "true" else find_actor(rt, acct)
-        )
+        resolve = request.args.get("resolve") == "true"
+        actor = await (resolve_actor(rt, acct) if resolve else find_actor(rt, acct))
         if actor is None:
             raise NotFound(f"no account {acct}")
         return jsonify(account_json(actor, netloc))
@@ -181,12 +187,15 @@ def create_api(rt: Runtime) -> Blueprint:
     @login
     async def create_status() -> tuple[Response, int]:
         data = await body()
+        in_reply_to = data.get("in_reply_to_id")
+        if in_reply_to is not None:
+            await visible_post(str(in_reply_to))
         post = await posts.create_post(
             rt,
             g.me,
             str(data.get("status", "")),
             visibility=str(data.get("visibility") or "public"),
-            in_reply_to=data.get("in_reply_to_id"),
+            in_reply_to=in_reply_to,
             summary=str(data.get("spoiler_text") or ""),
             sensitive=bool(data.get("sensitive", False)),
         )
@@ -196,10 +205,7 @@ def create_api(rt: Runtime) -> Blueprint:
     @api.get("/statuses/<post_id>")
     @login
     async def get_status(post_id: str) -> Response:
-        post = await posts.get_post(post_id)
-        if not await _visible(post, g.me):
-            raise NotFound(f"no post {post_id}")
-        return jsonify(await render(post))
+        return jsonify(await render(await visible_post(post_id)))
 
     @api.put("/statuses/<post_id>")
     @login
@@ -224,7 +230,7 @@ def create_api(rt: Runtime) -> Blueprint:
     @api.get("/statuses/<post_id>/context")
     @login
     async def context(post_id: str) -> Response:
-        post = await posts.get_post(post_id)
+        post = await visible_post(post_id)
         ancestors, descendants = await posts.thread(post)
         return jsonify(
             {
@@ -236,14 +242,18 @@ def create_api(rt: Runtime) -> Blueprint:
     @api.get("/statuses/<post_id>/history")
     @login
     async def history(post_id: str) -> Response:
-        post = await posts.get_post(post_id)
+        post = await visible_post(post_id)
         edits = await post.edits.all().order_by("edited_at")
         versions = [{"content": e.content, "spoiler_text": e.summary} for e in edits]
         versions.append({"content": post.content, "spoiler_text": post.summary})
         return jsonify(versions)
 
-    def reaction_route(name: str, action: Callable[..., Awaitable[Post]]) -> None:
+    def reaction_route(
+        name: str, action: Callable[..., Awaitable[Post]], *, needs_sight: bool
+    ) -> None:
         async def view(post_id: str) -> Response:
+            if needs_sight:  # taking a reaction back stays possible after losing sight
+                await visible_post(post_id)
             post = await action(rt, g.me, post_id)
             await post.fetch_related("author")
             return jsonify(await render(post))
@@ -251,10 +261,10 @@ def create_api(rt: Runtime) -> Blueprint:
         view.__name__ = f"status_{name}"
         api.post(f"/statuses/<post_id>/{name}")(login(view))
 
-    reaction_route("favourite", reactions.like)
-    reaction_route("unfavourite", reactions.unlike)
-    reaction_route("reblog", reactions.share)
-    reaction_route("unreblog", reactions.unshare)
+    reaction_route("favourite", reactions.like, needs_sight=True)
+    reaction_route("unfavourite", reactions.unlike, needs_sight=False)
+    reaction_route("reblog", reactions.share, needs_sight=True)
+    reaction_route("unreblog", reactions.unshare, needs_sight=False)
 
     @api.get("/timelines/home")
     @login
@@ -342,10 +352,10 @@ def create_api(rt: Runtime) -> Blueprint:
 
 
 async def _visible(post: Post, viewer: Actor) -> bool:
-    if post.author_id == viewer.id or post.visibility in ("public", "unlisted", "local"):  # type: ignore[attr-defined]
+    if post.author_id == viewer.id or post.visibility in ("public", "unlisted", "local"):
         return True
     if post.visibility == "followers":
         return await Follow.filter(
-            follower_id=viewer.id, followee_id=post.author_id, accepted=True  # type: ignore[attr-defined]
+            follower_id=viewer.id, followee_id=post.author_id, accepted=True
         ).exists()
     return False

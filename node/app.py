@@ -66,7 +66,9 @@ def create_app(settings: Settings) -> Quart:
     app.config["BODY_TIMEOUT"] = 20
     state = _State()
     postgres = settings.db_url.startswith(("postgres", "asyncpg"))
-    client = HttpClient(allow=settings.allows, user_agent=f"Plein/{__version__} (+{settings.base_url})")
+    client = HttpClient(
+        allow=settings.allows, user_agent=f"Plein/{__version__} (+{settings.base_url})"
+    )
     store = DbActorStore()
 
     rt_holder: list[Runtime] = []

@@ -23,7 +23,9 @@ def node_options(f: Callable[..., Any]) -> Callable[..., Any]:
         [
             click.option("--base-url", help="Public URL of the node (PLEIN_BASE_URL)."),
             click.option("--data-dir", type=click.Path(path_type=Path), help="(PLEIN_DATA_DIR)"),
-            click.option("--database-url", help="sqlite://... or postgres://... (PLEIN_DATABASE_URL)"),
+            click.option(
+                "--database-url", help="sqlite://... or postgres://... (PLEIN_DATABASE_URL)"
+            ),
             click.option("--name", help="Display name of the node (PLEIN_NAME)."),
             click.option(
                 "--allow",
@@ -121,7 +123,7 @@ def serve(settings: Settings) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         click.echo(f"Plein node {settings.name} at {settings.base_url} ({settings.db_url})")
-        await hypercorn_serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+        await hypercorn_serve(app, config, shutdown_trigger=stop.wait)
 
     asyncio.run(main_loop())
 

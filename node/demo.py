@@ -82,9 +82,20 @@ def run_demo(directory: Path, port: int, *, keep_running: bool = True) -> None:
         for username, display, summary in node.people:
             token = f"demo-{node.key}-{username}"
             subprocess.run(
-                _command("user", "add", username, "--display-name", display,
-                         "--summary", summary, "--token", token),
-                env=node.env(allow), check=True, capture_output=True,
+                _command(
+                    "user",
+                    "add",
+                    username,
+                    "--display-name",
+                    display,
+                    "--summary",
+                    summary,
+                    "--token",
+                    token,
+                ),
+                env=node.env(allow),
+                check=True,
+                capture_output=True,
             )
             node.tokens[username] = token
     try:
@@ -180,7 +191,10 @@ async def _scenario(nodes: list[DemoNode]) -> None:
         await bob.call(
             "POST",
             "/statuses",
-            {"status": "Great news, will Maastricht get one too?", "in_reply_to_id": news_at_mt["id"]},
+            {
+                "status": "Great news, will Maastricht get one too?",
+                "in_reply_to_id": news_at_mt["id"],
+            },
         )
         await bob.call("POST", f"/statuses/{news_at_mt['id']}/favourite")
         await sanne.call("POST", f"/statuses/{news_at_mt['id']}/favourite")
@@ -223,6 +237,5 @@ def _print_summary(nodes: list[DemoNode], directory: Path) -> None:
             )
     hq = nodes[0]
     click.echo(
-        "\nTry: curl -H 'Authorization: Bearer demo-hq-alice' "
-        f"{hq.url}/api/v1/timelines/home"
+        f"\nTry: curl -H 'Authorization: Bearer demo-hq-alice' {hq.url}/api/v1/timelines/home"
     )

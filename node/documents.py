@@ -18,7 +18,9 @@ __all__ = ["NodeDocuments"]
 
 ACTOR_PATH = re.compile(r"^/users/([^/]+)$")
 COLLECTION_PATH = re.compile(r"^/users/([^/]+)/(outbox|followers|following)$")
-POST_PATH = re.compile(r"^/users/([^/]+)/statuses/([0-9a-f]+)(?:/(activity|likes|shares|replies))?$")
+POST_PATH = re.compile(
+    r"^/users/([^/]+)/statuses/([0-9a-f]+)(?:/(activity|likes|shares|replies))?$"
+)
 PAGE_SIZE = 20
 
 
@@ -117,7 +119,9 @@ class NodeDocuments:
             next=f"{uri}?page={page + 1}" if more else None,
         )
 
-    async def _post(self, uri: str, part: str | None, requester: str | None) -> dict[str, Any] | None:
+    async def _post(
+        self, uri: str, part: str | None, requester: str | None
+    ) -> dict[str, Any] | None:
         post = await Post.filter(uri=uri, local=True).select_related("author").first()
         if post is None:
             tomb = await Tombstone.filter(uri=uri).first()
@@ -134,7 +138,9 @@ class NodeDocuments:
                 id=f"{uri}/activity", actor=post.author.uri, object=note, published=post.published
             )
         if part == "likes":
-            likers = await Like.filter(post=post).order_by("id").values_list("actor__uri", flat=True)
+            likers = (
+                await Like.filter(post=post).order_by("id").values_list("actor__uri", flat=True)
+            )
             return _collection(f"{uri}/likes", [str(i) for i in likers])
         if part == "shares":
             sharers = await Share.filter(post=post).order_by("id").values_list(

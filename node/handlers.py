@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -10,11 +12,12 @@ from urllib.parse import urlsplit
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from activitystreams import Activity, Actor as ASActor, InvalidDocument, Object, parse_object
+from activitystreams import Activity, InvalidDocument, Object, parse_object
+from activitystreams import Actor as ASActor
 from activitystreams.audience import visibility as visibility_of
 from federation.errors import FederationError, Rejected, RetryLater
 
-from .convert.html import sanitize_remote_html
+from .convert.html import html_to_text, sanitize_remote_html
 from .models import Actor, Follow, Like, Notification, Post, PostEdit, Share, Tombstone
 from .runtime import Runtime
 from .services.accounts import signing_key
@@ -26,6 +29,9 @@ __all__ = ["InboxHandler"]
 
 POST_TYPES = frozenset({"Note", "Article", "Question", "Page", "Video", "Image", "Event", "Audio"})
 ANCESTOR_DEPTH = 20
+ANCESTOR_BUDGET_SECONDS = 20.0
+
+log = logging.getLogger("plein.inbox")
 
 
 def _same_origin(a: str, b: str) -> bool:
@@ -84,9 +90,9 @@ class InboxHandler:
                 await row.save()
                 await send_accept(self.rt, row, target, actor)
 
-    async def _find_follow(self, follow: Any, follower: Actor | None, followee: Actor | None) -> (
-        Follow | None
-    ):
+    async def _find_follow(
+        self, follow: Any, follower: Actor | None, followee: Actor | None
+    ) -> Follow | None:
         """Match a Follow by id, else by the (actor, object) pair (older Mastodon: no id)."""
         follow_id = follow.id if isinstance(follow, Activity) else follow
         if follow_id:
@@ -103,7 +109,7 @@ class InboxHandler:
         if isinstance(inner, Activity):
             follower = await Actor.filter(uri=inner.actor, local=True).first()
         row = await self._find_follow(inner or activity.object_id, follower, actor)
-        if row is None or row.followee_id != actor.id:  # type: ignore[attr-defined]
+        if row is None or row.followee_id != actor.id:
             raise Rejected("Accept of an unknown follow")
         row.accepted = True
         await row.save()
@@ -114,7 +120,7 @@ class InboxHandler:
         if isinstance(inner, Activity):
             follower = await Actor.filter(uri=inner.actor, local=True).first()
         row = await self._find_follow(inner or activity.object_id, follower, actor)
-        if row is not None and row.followee_id == actor.id:  # type: ignore[attr-defined]
+        if row is not None and row.followee_id == actor.id:
             await row.delete()
 
     async def _undo(self, activity: Activity, actor: Actor) -> None:
@@ -128,7 +134,7 @@ class InboxHandler:
             if isinstance(inner, Activity):
                 followee = await Actor.filter(uri=inner.object_id or "", local=True).first()
             row = await self._find_follow(inner_id, actor, followee)
-            if row is not None and row.follower_id == actor.id:  # type: ignore[attr-defined]
+            if row is not None and row.follower_id == actor.id:
                 await row.delete()
                 return
         if inner_type in (None, "Like", "EmojiReact"):
@@ -136,10 +142,8 @@ class InboxHandler:
             if like is not None:
                 async with in_transaction():
                     await like.delete()
-                    await Post.filter(id=like.post_id).update(  # type: ignore[attr-defined]
-                        likes_count=F("likes_count") - 1
-                    )
-                post = await Post.get(id=like.post_id)  # type: ignore[attr-defined]
+                    await Post.filter(id=like.post_id).update(likes_count=F("likes_count") - 1)
+                post = await Post.get(id=like.post_id)
                 await self._counts_changed(post)
                 return
         if inner_type in (None, "Announce"):
@@ -147,10 +151,8 @@ class InboxHandler:
             if share is not None:
                 async with in_transaction():
                     await share.delete()
-                    await Post.filter(id=share.post_id).update(  # type: ignore[attr-defined]
-                        shares_count=F("shares_count") - 1
-                    )
-                post = await Post.get(id=share.post_id)  # type: ignore[attr-defined]
+                    await Post.filter(id=share.post_id).update(shares_count=F("shares_count") - 1)
+                post = await Post.get(id=share.post_id)
                 await self._counts_changed(post)
                 return
         # Undo of something we never saw (or already undone): nothing to do, harmless.
@@ -184,7 +186,37 @@ class InboxHandler:
             raise Rejected(f"Create of {obj.type} is not supported")
         if actor.uri not in obj.attributed_to:
             raise Rejected(f"object {obj.id} is not attributed to {actor.uri}")
-        await self._store_post(obj, actor)
+        post = await self._store_post(obj, actor)
+        if post is not None and post.in_reply_to_uri and post.in_reply_to_id is None:
+            await self._fetch_ancestors(post)
+
+    async def _fetch_ancestors(self, post: Post) -> None:
+        """Best effort: fetch the missing parents of a stored reply, one after the other.
+
+        Iterative (never recursive), with a visited set (reply cycles stop), a depth cap and a
+        time budget, so a hostile or endless chain costs at most ANCESTOR_DEPTH fetches. The
+        reply itself is already committed; a parent that cannot be fetched is only logged.
+        """
+        visited = {post.uri}
+        uri = post.in_reply_to_uri
+        deadline = time.monotonic() + ANCESTOR_BUDGET_SECONDS
+        for _ in range(ANCESTOR_DEPTH):
+            if uri is None or uri in visited or time.monotonic() > deadline:
+                return
+            visited.add(uri)
+            if await Post.filter(uri=uri).exists() or await Tombstone.filter(uri=uri).exists():
+                return
+            try:
+                obj = await self._fetch_object(uri)
+                if obj.type not in POST_TYPES:
+                    return
+                stored = await self._store_post(obj, await self._author_of(obj))
+            except FederationError as exc:
+                log.info("ancestor %s of %s not fetched: %s", uri, post.uri, exc.message)
+                return
+            if stored is None:
+                return
+            uri = obj.in_reply_to
 
     async def _fetch_object(self, uri: str) -> Object:
         if await Tombstone.filter(uri=uri).exists():
@@ -204,22 +236,26 @@ class InboxHandler:
         return obj
 
     async def _author_of(self, obj: Object) -> Actor:
-        for uri in obj.attributed_to:  # PeerTube: [Group channel, Person account]
+        # Only an author on the object's own host can be its author: never fetch elsewhere.
+        candidates = [u for u in obj.attributed_to if obj.id and _same_origin(u, obj.id)]
+        for uri in candidates:  # PeerTube: [Group channel, Person account]
             actor = await Actor.filter(uri=uri).first()
             if actor is not None and actor.type == "Person":
                 return actor
-        for uri in obj.attributed_to:
+        for uri in candidates:
             actor = await Actor.filter(uri=uri).first()
             if actor is None:
                 try:
                     key = await signing_key(self.rt, self.rt.instance_actor_uri)
                     from activitystreams import parse_actor
 
-                    actor = await upsert_actor(parse_actor(await self.rt.client.get_json(uri, key=key)))
+                    actor = await upsert_actor(
+                        parse_actor(await self.rt.client.get_json(uri, key=key))
+                    )
                 except (FederationError, InvalidDocument) as exc:
                     raise RetryLater(f"cannot fetch author {uri}: {exc}") from exc
             return actor
-        raise Rejected("object has no attributedTo")
+        raise Rejected(f"object {obj.id} has no author on its own host")
 
     async def _store_post(self, obj: Object, author: Actor) -> Post | None:
         if obj.id is None:
@@ -238,13 +274,14 @@ class InboxHandler:
         if obj.name and obj.type in ("Article", "Page", "Event", "Video", "Question"):
             content = f"<p><strong>{_escape(obj.name)}</strong></p>{content}"
         published = obj.published or self.rt.clock()
+        counts = _counts(obj.raw)
         async with in_transaction():
             post = await Post.create(
                 uri=obj.id,
                 author=author,
                 type=obj.type,
                 content=content,
-                summary=_text(obj.summary),
+                summary=_plain(obj.summary),
                 sensitive=obj.sensitive,
                 visibility=str(visibility_of(obj.to, obj.cc, author.followers_uri)),
                 in_reply_to_uri=obj.in_reply_to,
@@ -253,12 +290,16 @@ class InboxHandler:
                 published=published,
                 updated=obj.updated,
                 local=False,
-                **_counts(obj.raw),
+                likes_count=counts.get("likes_count", 0),
+                shares_count=counts.get("shares_count", 0),
             )
             # Replies that arrived before this post now find their parent.
-            await Post.filter(in_reply_to_uri=obj.id, in_reply_to_id=None).update(
+            linked = await Post.filter(in_reply_to_uri=obj.id, in_reply_to_id=None).update(
                 in_reply_to_id=post.id
             )
+            if linked:
+                await Post.filter(id=post.id).update(replies_count=F("replies_count") + linked)
+            notified: set[int] = set()
             if parent is not None:
                 await Post.filter(id=parent.id).update(replies_count=F("replies_count") + 1)
                 await parent.fetch_related("author")
@@ -266,6 +307,17 @@ class InboxHandler:
                     await Notification.create(
                         recipient=parent.author, kind="mention", from_actor=author, post=post
                     )
+                    notified.add(parent.author.id)
+            # Every local person the post is addressed to is told once, whichever inbox (or
+            # how many inboxes) the activity came through: the post row is created once.
+            addressed = {*obj.to, *obj.cc, *obj.bto, *obj.bcc}
+            if addressed:
+                for recipient in await Actor.filter(uri__in=list(addressed), local=True):
+                    if recipient.id not in notified and recipient.type == "Person":
+                        await Notification.create(
+                            recipient=recipient, kind="mention", from_actor=author, post=post
+                        )
+                        notified.add(recipient.id)
         return post
 
     async def _update(self, activity: Activity, actor: Actor) -> None:
@@ -282,10 +334,10 @@ class InboxHandler:
             if obj.type in POST_TYPES and actor.uri in obj.attributed_to:
                 await self._store_post(obj, actor)
             return
-        if post.author_id != actor.id:  # type: ignore[attr-defined]
+        if post.author_id != actor.id:
             raise Rejected(f"{actor.uri} may not update {obj.id}")
         content = sanitize_remote_html(obj.content or "")
-        summary = _text(obj.summary)
+        summary = _plain(obj.summary)
         async with in_transaction():
             if content != post.content or summary != post.summary:
                 await PostEdit.create(
@@ -320,16 +372,14 @@ class InboxHandler:
         async with in_transaction():
             post = await Post.filter(uri=target).first()
             if post is not None:
-                if post.author_id != actor.id:  # type: ignore[attr-defined]
+                if post.author_id != actor.id:
                     raise Rejected(f"{actor.uri} may not delete {target}")
                 if post.in_reply_to_id is not None:
                     await Post.filter(id=post.in_reply_to_id).update(
                         replies_count=F("replies_count") - 1
                     )
                 await post.delete()
-            await Tombstone.get_or_create(
-                uri=target, defaults={"deleted_at": self.rt.clock()}
-            )
+            await Tombstone.get_or_create(uri=target, defaults={"deleted_at": self.rt.clock()})
 
     # -- reactions ----------------------------------------------------------------------------
 
@@ -407,6 +457,11 @@ def _counts(raw: Any) -> dict[str, int]:
 
 def _text(value: str | None) -> str:
     return (value or "").strip()[:2000]
+
+
+def _plain(value: str | None) -> str:
+    """A content warning / summary is plain text: remote markup is dropped, never kept."""
+    return _text(html_to_text(value or ""))
 
 
 def _escape(text: str) -> str:

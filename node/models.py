@@ -69,6 +69,7 @@ class Post(Model):
     author: fields.ForeignKeyRelation[Actor] = fields.ForeignKeyField(
         "models.Actor", related_name="posts", on_delete=fields.CASCADE
     )
+    author_id: int
     type = fields.CharField(32, default="Note")
     content = fields.TextField(default="")
     source = fields.TextField(null=True)
@@ -79,6 +80,7 @@ class Post(Model):
     in_reply_to: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
         "models.Post", related_name="replies", null=True, on_delete=fields.SET_NULL
     )
+    in_reply_to_id: int | None
     url = fields.CharField(512, null=True)
     published = fields.DatetimeField(db_index=True)
     updated = fields.DatetimeField(null=True)
@@ -88,6 +90,10 @@ class Post(Model):
     replies_count = fields.IntField(default=0)
     counts_at = fields.DatetimeField(null=True)  # time of the owner's last count update
     created_at = fields.DatetimeField(auto_now_add=True)
+
+    edits: fields.ReverseRelation[PostEdit]
+    like_rows: fields.ReverseRelation[Like]
+    share_rows: fields.ReverseRelation[Share]
 
     class Meta:
         table = "posts"
@@ -130,6 +136,8 @@ class Follow(Model):
     followee: fields.ForeignKeyRelation[Actor] = fields.ForeignKeyField(
         "models.Actor", related_name="followers_rel", on_delete=fields.CASCADE
     )
+    follower_id: int
+    followee_id: int
     accepted = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -147,6 +155,8 @@ class Like(Model):
     post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
         "models.Post", related_name="like_rows", on_delete=fields.CASCADE
     )
+    post_id: int
+    actor_id: int
     content = fields.CharField(255, default="")  # an emoji reaction, or empty for a plain like
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -164,6 +174,8 @@ class Share(Model):
     post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
         "models.Post", related_name="share_rows", on_delete=fields.CASCADE
     )
+    post_id: int
+    actor_id: int
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -47,7 +47,10 @@ class Settings:
 
     @property
     def bind_address(self) -> str:
-        return self.bind or self.netloc
+        """Where to listen: PLEIN_BIND, else the base URL's host:port (port 8000 if it has none)."""
+        if self.bind:
+            return self.bind
+        return self.netloc if urlsplit(self.base_url).port else "127.0.0.1:8000"
 
     def allows(self, netloc: str) -> bool:
         """May we federate with this peer? Entries match a host:port or a host on any port."""
@@ -69,6 +72,8 @@ class Settings:
             values["data_dir"] = Path(env["PLEIN_DATA_DIR"])
         if "PLEIN_DATABASE_URL" in env:
             values["database_url"] = env["PLEIN_DATABASE_URL"]
+        if "PLEIN_BIND" in env:
+            values["bind"] = env["PLEIN_BIND"]
         if "PLEIN_ALLOW" in env:
             values["allow"] = tuple(h.strip() for h in env["PLEIN_ALLOW"].split(",") if h.strip())
         if "PLEIN_RETRY_SECONDS" in env:  # first retry delay, for tests and drills

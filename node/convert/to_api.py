@@ -48,7 +48,7 @@ def status_json(
         "spoiler_text": post.summary,
         "sensitive": post.sensitive,
         "visibility": post.visibility,
-        "in_reply_to_id": str(post.in_reply_to_id) if post.in_reply_to_id else None,  # type: ignore[attr-defined]
+        "in_reply_to_id": str(post.in_reply_to_id) if post.in_reply_to_id else None,
         "in_reply_to_uri": post.in_reply_to_uri,
         "created_at": _iso(post.published),
         "edited_at": _iso(post.updated),

@@ -52,7 +52,7 @@ async def followers_inboxes(actor: Actor) -> list[str]:
 
 async def post_audience_inboxes(post: Post, author: Actor) -> list[str]:
     """Every inbox that holds (or should hold) a copy: followers, the replied-to author, and
-    the remote actors who interacted with the post."""
+    the remote actors who interacted with the post (repliers, likers, sharers)."""
     targets: list[tuple[str, str | None]] = []
     if post.visibility != "direct":
         rows = await Follow.filter(
@@ -64,6 +64,9 @@ async def post_audience_inboxes(post: Post, author: Actor) -> list[str]:
         if parent is not None and not parent.author.local:
             targets.append((parent.author.inbox, parent.author.shared_inbox))
     for model_rows in (
+        await Post.filter(in_reply_to_id=post.id, author__local=False).values_list(
+            "author__inbox", "author__shared_inbox"
+        ),
         await post.like_rows.filter(actor__local=False).values_list(
             "actor__inbox", "actor__shared_inbox"
         ),

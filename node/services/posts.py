@@ -122,8 +122,15 @@ async def edit_post(
 
 
 async def _send_update(rt: Runtime, post: Post, author: Actor, *, suffix: str) -> None:
-    note = note_document(post, author)
+    # Stamp first, then read the counts: a copy applies the newest stamp, so the counts sent with
+    # it must include every like committed before that moment (a like committed later sends its
+    # own, newer Update). Counts read before the stamp could be older than another Update's.
     now = rt.clock()
+    fresh = await Post.filter(id=post.id).values("likes_count", "shares_count")
+    if fresh:
+        post.likes_count = fresh[0]["likes_count"]
+        post.shares_count = fresh[0]["shares_count"]
+    note = note_document(post, author)
     activity: dict[str, Any] = build.update(
         id=f"{post.uri}#{suffix}", actor=author.uri, object=note, to=note["to"], cc=note["cc"]
     )

@@ -12,7 +12,9 @@ __all__ = ["MAX_LIMIT", "company", "home", "page", "profile"]
 MAX_LIMIT = 40
 
 
-def page(query: QuerySet[Post], *, limit: int, max_id: int | None, since_id: int | None) -> QuerySet[Post]:
+def page(
+    query: QuerySet[Post], *, limit: int, max_id: int | None, since_id: int | None
+) -> QuerySet[Post]:
     limit = max(1, min(limit, MAX_LIMIT))
     if max_id is not None:
         query = query.filter(id__lt=max_id)

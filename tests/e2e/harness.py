@@ -154,16 +154,20 @@ class Node:
         return self.data_dir / "node.log"
 
     def env(self) -> dict[str, str]:
-        return os.environ | {
-            "PLEIN_BASE_URL": self.base_url,
-            "PLEIN_NAME": self.name,
-            "PLEIN_DATA_DIR": str(self.data_dir),
-            "PLEIN_DATABASE_URL": self.database_url,
-            "PLEIN_ALLOW": self.allow,
-            "PLEIN_POLL_SECONDS": "0.5",
-            "PLEIN_RETRY_SECONDS": "0.5",
-            "PYTHONPATH": str(REPO),
-        } | self.extra_env
+        return (
+            os.environ
+            | {
+                "PLEIN_BASE_URL": self.base_url,
+                "PLEIN_NAME": self.name,
+                "PLEIN_DATA_DIR": str(self.data_dir),
+                "PLEIN_DATABASE_URL": self.database_url,
+                "PLEIN_ALLOW": self.allow,
+                "PLEIN_POLL_SECONDS": "0.5",
+                "PLEIN_RETRY_SECONDS": "0.5",
+                "PYTHONPATH": str(REPO),
+            }
+            | self.extra_env
+        )
 
     def add_user(self, username: str, *args: str) -> str:
         token = f"token-{self.name}-{username}"

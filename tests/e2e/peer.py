@@ -7,8 +7,8 @@ federation's signer, and actor documents the node fetches like any other peer's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
