@@ -18,7 +18,17 @@ from activitystreams.audience import visibility as visibility_of
 from federation.errors import FederationError, Rejected, RetryLater
 
 from .convert.html import html_to_text, sanitize_remote_html
-from .models import Actor, Follow, Like, Notification, Post, PostEdit, Share, Tombstone
+from .models import (
+    Actor,
+    Follow,
+    Like,
+    Notification,
+    Post,
+    PostEdit,
+    PostRecipient,
+    Share,
+    Tombstone,
+)
 from .runtime import Runtime
 from .services.accounts import signing_key
 from .services.follows import send_accept
@@ -313,7 +323,10 @@ class InboxHandler:
             addressed = {*obj.to, *obj.cc, *obj.bto, *obj.bcc}
             if addressed:
                 for recipient in await Actor.filter(uri__in=list(addressed), local=True):
-                    if recipient.id not in notified and recipient.type == "Person":
+                    if recipient.type != "Person":
+                        continue
+                    await PostRecipient.get_or_create(post=post, actor=recipient)
+                    if recipient.id not in notified:
                         await Notification.create(
                             recipient=recipient, kind="mention", from_actor=author, post=post
                         )

@@ -15,6 +15,7 @@ __all__ = [
     "Notification",
     "Post",
     "PostEdit",
+    "PostRecipient",
     "Share",
     "Tombstone",
 ]
@@ -92,12 +93,31 @@ class Post(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
 
     edits: fields.ReverseRelation[PostEdit]
+    recipients: fields.ReverseRelation[PostRecipient]
     like_rows: fields.ReverseRelation[Like]
     share_rows: fields.ReverseRelation[Share]
 
     class Meta:
         table = "posts"
         indexes = (("author_id", "published"),)
+
+
+class PostRecipient(Model):
+    """A person a post is addressed to by name (mentions and direct posts)."""
+
+    id = fields.BigIntField(primary_key=True)
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="recipients", on_delete=fields.CASCADE
+    )
+    actor: fields.ForeignKeyRelation[Actor] = fields.ForeignKeyField(
+        "models.Actor", related_name="addressed", on_delete=fields.CASCADE
+    )
+    post_id: int
+    actor_id: int
+
+    class Meta:
+        table = "post_recipients"
+        unique_together = (("post", "actor"),)
 
 
 class PostEdit(Model):
