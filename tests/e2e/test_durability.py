@@ -58,8 +58,9 @@ async def test_sigkilled_sender_delivers_every_queued_post_after_restart(
     network: Network, session: aiohttp.ClientSession, peer: TestPeer
 ) -> None:
     # Given alice on A followed by bob on B and by pat on a peer server
-    a = await network.node("a", users=("alice",))
-    b = await network.node("b", users=("bob",))
+    a, b = await asyncio.gather(
+        network.node("a", users=("alice",)), network.node("b", users=("bob",))
+    )
     alice, bob = a.api(session, "alice"), b.api(session, "bob")
     await bob.follow(f"alice@{a.netloc}")
 
@@ -118,8 +119,9 @@ async def test_peer_down_for_a_while_gets_everything_when_it_returns(
     network: Network, session: aiohttp.ClientSession
 ) -> None:
     # Given bob on B follows alice on A, and has an earlier post of hers
-    a = await network.node("a", users=("alice",))
-    b = await network.node("b", users=("bob",))
+    a, b = await asyncio.gather(
+        network.node("a", users=("alice",)), network.node("b", users=("bob",))
+    )
     alice, bob = a.api(session, "alice"), b.api(session, "bob")
     await bob.follow(f"alice@{a.netloc}")
 
@@ -213,6 +215,6 @@ async def test_delivery_in_flight_when_the_sender_is_killed_is_redone_after_rest
         async def redelivered() -> bool:
             return creates_received(peer) == {news["uri"]: 1}
 
-        await eventually(redelivered, timeout=15)
+        await eventually(redelivered, timeout=8)
     finally:
         await peer.close()
