@@ -29,7 +29,11 @@ def _json(doc: Any, status: int = 200, content_type: str = ACTIVITY_JSON) -> Res
 
 
 def error_response(exc: FederationError) -> Response:
-    return _json({"error": exc.message}, status=exc.status, content_type="application/json")
+    response = _json({"error": exc.message}, status=exc.status, content_type="application/json")
+    if exc.status == 413:
+        # The unread rest of the body is still on the wire: this connection cannot be reused.
+        response.headers["Connection"] = "close"
+    return response
 
 
 def create_blueprint(

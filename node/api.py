@@ -16,6 +16,7 @@ from .runtime import Runtime
 from .services import follows, posts, reactions, timelines
 from .services.accounts import authenticate
 from .services.actors import find_actor, resolve_actor
+from .services.visibility import may_see
 
 __all__ = ["create_api"]
 
@@ -213,7 +214,10 @@ def create_api(rt: Runtime) -> Blueprint:
         data = await body()
         summary = data.get("spoiler_text")
         post = await posts.edit_post(
-            rt, g.me, post_id, str(data.get("status", "")),
+            rt,
+            g.me,
+            post_id,
+            str(data.get("status", "")),
             summary=str(summary) if summary is not None else None,
         )
         await post.fetch_related("author")
@@ -352,10 +356,4 @@ def create_api(rt: Runtime) -> Blueprint:
 
 
 async def _visible(post: Post, viewer: Actor) -> bool:
-    if post.author_id == viewer.id or post.visibility in ("public", "unlisted", "local"):
-        return True
-    if post.visibility == "followers":
-        return await Follow.filter(
-            follower_id=viewer.id, followee_id=post.author_id, accepted=True
-        ).exists()
-    return False
+    return await may_see(post, viewer.id, viewer_is_local=viewer.local)

@@ -128,9 +128,11 @@ def create_app(settings: Settings) -> Quart:
         state.ctx = await open_database(settings.db_url)
         with state.ctx:
             await ensure_instance_actor(rt)
-            if not postgres:  # one process owns a SQLite node: no lease can be held elsewhere
-                await inbox_log.release_all()
-                await queue.release_all()
+            # `plein run` is the only process of its node: a lease still held in the database
+            # belonged to this node's previous run (killed mid-job), so hand the rows back now
+            # instead of waiting for the lease to expire.
+            await inbox_log.release_all()
+            await queue.release_all()
             if settings.run_workers:
                 state.tasks = [
                     asyncio.create_task(inbox_worker.run(state.stop)),

@@ -13,6 +13,8 @@ from .convert.to_as import actor_document, note_document
 from .models import Account, Actor, Follow, Like, Post, Share, Tombstone
 from .runtime import Runtime
 from .services.accounts import INSTANCE_USERNAME
+from .services.posts import recipients_of
+from .services.visibility import may_see
 
 __all__ = ["NodeDocuments"]
 
@@ -44,10 +46,14 @@ class NodeDocuments:
             "users_total": await people.count(),
             "users_active_month": await people.filter(
                 posts__published__gte=now - timedelta(days=30)
-            ).distinct().count(),
+            )
+            .distinct()
+            .count(),
             "users_active_halfyear": await people.filter(
                 posts__published__gte=now - timedelta(days=182)
-            ).distinct().count(),
+            )
+            .distinct()
+            .count(),
             "local_posts": await Post.filter(local=True).count(),
         }
 
@@ -108,8 +114,11 @@ class NodeDocuments:
             page = max(1, int(query["page"]))
         except ValueError:
             page = 1
-        ids = await rows.order_by("id").offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE).values_list(
-            field, flat=True
+        ids = (
+            await rows.order_by("id")
+            .offset((page - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE)
+            .values_list(field, flat=True)
         )
         more = total > page * PAGE_SIZE
         return build.ordered_collection_page(
@@ -131,9 +140,9 @@ class NodeDocuments:
         if not await self._may_see(post, requester):
             return None
         if part is None:
-            return note_document(post, post.author)
+            return note_document(post, post.author, await recipients_of(post))
         if part == "activity":
-            note = _embedded(note_document(post, post.author))
+            note = _embedded(note_document(post, post.author, await recipients_of(post)))
             return build.create(
                 id=f"{uri}/activity", actor=post.author.uri, object=note, published=post.published
             )
@@ -143,25 +152,20 @@ class NodeDocuments:
             )
             return _collection(f"{uri}/likes", [str(i) for i in likers])
         if part == "shares":
-            sharers = await Share.filter(post=post).order_by("id").values_list(
-                "actor__uri", flat=True
+            sharers = (
+                await Share.filter(post=post).order_by("id").values_list("actor__uri", flat=True)
             )
             return _collection(f"{uri}/shares", [str(i) for i in sharers])
-        replies = await Post.filter(in_reply_to=post).order_by("published").values_list(
-            "uri", flat=True
+        replies = (
+            await Post.filter(in_reply_to=post).order_by("published").values_list("uri", flat=True)
         )
         return _collection(f"{uri}/replies", [str(i) for i in replies])
 
     async def _may_see(self, post: Post, requester: str | None) -> bool:
-        if post.visibility in ("public", "unlisted"):
-            return True
-        if post.visibility == "local" or requester is None:
-            return False
-        if post.visibility == "followers":
-            return await Follow.filter(
-                followee=post.author, follower__uri=requester, accepted=True
-            ).exists()
-        return False
+        viewer = await Actor.filter(uri=requester).first() if requester else None
+        return await may_see(
+            post, viewer.id if viewer else None, viewer_is_local=bool(viewer and viewer.local)
+        )
 
 
 def _embedded(doc: dict[str, Any]) -> dict[str, Any]:

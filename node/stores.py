@@ -21,6 +21,7 @@ from federation.states import (
     check_transition,
 )
 
+from .convert.html import sanitize_remote_html
 from .models import Actor, Delivery, InboxEntry
 
 __all__ = ["DbActorStore", "DbDeliveryQueue", "DbInboxLog", "claim_rows"]
@@ -43,8 +44,10 @@ async def claim_rows(model: type[M], *, limit: int, now: datetime, postgres: boo
             query = query.select_for_update(skip_locked=True)
         rows = await query
         if rows:
-            await model.filter(id__in=[r.pk for r in rows]).using_db(conn).update(
-                locked_until=now + LEASE
+            await (
+                model.filter(id__in=[r.pk for r in rows])
+                .using_db(conn)
+                .update(locked_until=now + LEASE)
             )
     return list(rows)
 
@@ -73,7 +76,7 @@ async def upsert_actor(doc: ASActor) -> Actor:
         "username": doc.preferred_username or doc.id.rstrip("/").rsplit("/", 1)[-1],
         "domain": urlsplit(doc.id).netloc,
         "name": doc.name or "",
-        "summary": doc.summary or "",
+        "summary": sanitize_remote_html(doc.summary or ""),
         "inbox": doc.inbox,
         "shared_inbox": doc.shared_inbox,
         "outbox": doc.outbox,

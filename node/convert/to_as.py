@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from activitystreams import build
@@ -45,9 +46,19 @@ def addressing(visibility: str, author: Actor, mentions: list[str]) -> tuple[lis
     return list(mentions), []
 
 
-def note_document(post: Post, author: Actor, mentions: list[str] | None = None) -> dict[str, Any]:
-    to, cc = addressing(post.visibility, author, mentions or [])
+def note_document(post: Post, author: Actor, recipients: Sequence[Actor] = ()) -> dict[str, Any]:
+    """The post as a Note; ``recipients`` are the people it names (mentions, reply target)."""
+    to, cc = addressing(post.visibility, author, [r.uri for r in recipients])
+    tags = [
+        {
+            "type": "Mention",
+            "href": r.uri,
+            "name": f"@{r.username}@{r.domain}",
+        }
+        for r in recipients
+    ]
     return build.note(
+        tags=tags,
         id=post.uri,
         type=post.type,
         attributed_to=author.uri,

@@ -19,9 +19,7 @@ __all__ = ["accept_follow", "follow", "reject_follow", "unfollow"]
 
 
 def _follow_doc(follow_uri: str, follower: Actor, followee: Actor) -> dict[str, Any]:
-    doc = build.follow(
-        id=follow_uri, actor=follower.uri, object=followee.uri, to=[followee.uri]
-    )
+    doc = build.follow(id=follow_uri, actor=follower.uri, object=followee.uri, to=[followee.uri])
     return doc
 
 
@@ -69,9 +67,11 @@ async def unfollow(rt: Runtime, follower: Actor, target_ref: str) -> None:
 
 async def accept_follow(rt: Runtime, followee: Actor, follower_id: int) -> Follow:
     """Approve a pending follow request of a local account."""
-    row = await Follow.filter(followee=followee, follower_id=follower_id).select_related(
-        "follower"
-    ).first()
+    row = (
+        await Follow.filter(followee=followee, follower_id=follower_id)
+        .select_related("follower")
+        .first()
+    )
     if row is None:
         raise NotFound("no such follow request")
     async with in_transaction():
@@ -83,9 +83,11 @@ async def accept_follow(rt: Runtime, followee: Actor, follower_id: int) -> Follo
 
 
 async def reject_follow(rt: Runtime, followee: Actor, follower_id: int) -> None:
-    row = await Follow.filter(followee=followee, follower_id=follower_id).select_related(
-        "follower"
-    ).first()
+    row = (
+        await Follow.filter(followee=followee, follower_id=follower_id)
+        .select_related("follower")
+        .first()
+    )
     if row is None:
         raise NotFound("no such follow request")
     async with in_transaction():

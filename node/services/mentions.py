@@ -20,7 +20,7 @@ MAX_MENTIONS = 20
 
 
 async def find_mentions(rt: Runtime, text: str) -> list[tuple[str, Actor]]:
-    """The people named in ``text``, as (the handle as written, actor); unknown names are skipped."""
+    """The people named in ``text`` as (handle as written, actor), skipping unknown names."""
     found: list[tuple[str, Actor]] = []
     seen: set[int] = set()
     for match in MENTION.finditer(text):

@@ -73,6 +73,9 @@ async def post_audience_inboxes(post: Post, author: Actor) -> list[str]:
         await post.share_rows.filter(actor__local=False).values_list(
             "actor__inbox", "actor__shared_inbox"
         ),
+        await post.recipients.filter(actor__local=False).values_list(
+            "actor__inbox", "actor__shared_inbox"
+        ),
     ):
         targets += [(i, s) for i, s in model_rows]
     return merge_inboxes(targets)

@@ -14,11 +14,21 @@ from activitystreams.audience import Visibility
 from ..convert.html import render_markdown
 from ..convert.to_as import addressing, note_document
 from ..errors import Forbidden, Invalid, NotFound
-from ..models import Actor, Notification, Post, PostEdit, Tombstone
+from ..models import Actor, Notification, Post, PostEdit, PostRecipient, Tombstone
 from ..runtime import Runtime
+from .mentions import find_mentions, link_mentions
 from .outbox import deliver, post_audience_inboxes
+from .visibility import may_see
 
-__all__ = ["MAX_POST_CHARS", "create_post", "delete_post", "edit_post", "get_post", "thread"]
+__all__ = [
+    "MAX_POST_CHARS",
+    "create_post",
+    "delete_post",
+    "edit_post",
+    "get_post",
+    "recipients_of",
+    "thread",
+]
 
 MAX_POST_CHARS = 20_000
 VISIBILITIES = {v.value for v in Visibility}
@@ -59,15 +69,26 @@ async def create_post(
     if visibility not in VISIBILITIES:
         raise Invalid(f"visibility: one of {', '.join(sorted(VISIBILITIES))}")
     parent = await get_post(in_reply_to) if in_reply_to is not None else None
+    if parent is not None and not await may_see(parent, author.id, viewer_is_local=True):
+        raise NotFound(f"no post {in_reply_to}")
+    mentions = await find_mentions(rt, text)
+    recipients = [actor for _, actor in mentions if actor.id != author.id]
+    if (
+        parent is not None
+        and parent.author_id != author.id
+        and all(r.id != parent.author_id for r in recipients)
+    ):
+        recipients.insert(0, parent.author)
+    if visibility == Visibility.DIRECT and not recipients:
+        raise Invalid("visibility: a direct post must name someone (@name or @name@node)")
     now = rt.clock()
     uri = f"{author.uri}/statuses/{secrets.token_hex(8)}"
-    mentions = [parent.author.uri] if parent is not None and parent.author_id != author.id else []
     async with in_transaction():
         post = await Post.create(
             uri=uri,
             author=author,
             type=type_,
-            content=render_markdown(text),
+            content=link_mentions(render_markdown(text), mentions),
             source=text,
             summary=summary.strip(),
             sensitive=sensitive or bool(summary.strip()),
@@ -80,12 +101,14 @@ async def create_post(
         )
         if parent is not None:
             await Post.filter(id=parent.id).update(replies_count=F("replies_count") + 1)
-            if parent.author.local and parent.author_id != author.id:
+        for recipient in recipients:
+            await PostRecipient.create(post=post, actor=recipient)
+            if recipient.local:
                 await Notification.create(
-                    recipient_id=parent.author_id, kind="mention", from_actor=author, post=post
+                    recipient=recipient, kind="mention", from_actor=author, post=post
                 )
         if visibility != Visibility.LOCAL:
-            note = note_document(post, author, mentions)
+            note = note_document(post, author, recipients)
             activity = build.create(
                 id=f"{uri}/activity",
                 actor=author.uri,
@@ -110,7 +133,7 @@ async def edit_post(
     now = rt.clock()
     async with in_transaction():
         await PostEdit.create(post=post, content=post.content, summary=post.summary, edited_at=now)
-        post.content = render_markdown(text)
+        post.content = link_mentions(render_markdown(text), await find_mentions(rt, text))
         post.source = text
         if summary is not None:
             post.summary = summary.strip()
@@ -130,7 +153,7 @@ async def _send_update(rt: Runtime, post: Post, author: Actor, *, suffix: str) -
     if fresh:
         post.likes_count = fresh[0]["likes_count"]
         post.shares_count = fresh[0]["shares_count"]
-    note = note_document(post, author)
+    note = note_document(post, author, await recipients_of(post))
     activity: dict[str, Any] = build.update(
         id=f"{post.uri}#{suffix}", actor=author.uri, object=note, to=note["to"], cc=note["cc"]
     )
@@ -154,7 +177,7 @@ async def delete_post(rt: Runtime, deleter: Actor, post_id: int | str) -> None:
     now = rt.clock()
     async with in_transaction():
         inboxes = await post_audience_inboxes(post, deleter)
-        to, cc = addressing(post.visibility, deleter, [])
+        to, cc = addressing(post.visibility, deleter, [r.uri for r in await recipients_of(post)])
         if post.in_reply_to_id is not None:
             await Post.filter(id=post.in_reply_to_id).update(replies_count=F("replies_count") - 1)
         await Tombstone.get_or_create(
@@ -171,6 +194,11 @@ async def delete_post(rt: Runtime, deleter: Actor, post_id: int | str) -> None:
                 published=now,
             )
             await deliver(rt, activity, signer=deleter, inboxes=inboxes)
+
+
+async def recipients_of(post: Post) -> list[Actor]:
+    rows = await PostRecipient.filter(post_id=post.id).select_related("actor").order_by("id")
+    return [row.actor for row in rows]
 
 
 async def thread(post: Post) -> tuple[list[Post], list[Post]]:

@@ -116,9 +116,7 @@ async def unshare(rt: Runtime, actor: Actor, post_id: int | str) -> Post:
             id=row.uri or "", actor=actor.uri, object=post.uri, to=[PUBLIC], cc=[post.author.uri]
         )
         announced.pop("@context", None)
-        activity = build.undo(
-            id=f"{row.uri}/undo", actor=actor.uri, object=announced, to=[PUBLIC]
-        )
+        activity = build.undo(id=f"{row.uri}/undo", actor=actor.uri, object=announced, to=[PUBLIC])
         inboxes = await followers_inboxes(actor)
         if post.author.local:
             await push_counts(rt, post)

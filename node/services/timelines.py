@@ -5,7 +5,7 @@ from __future__ import annotations
 from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
-from ..models import Actor, Follow, Post
+from ..models import Actor, Follow, Post, PostRecipient
 
 __all__ = ["MAX_LIMIT", "company", "home", "page", "profile"]
 
@@ -20,13 +20,16 @@ def page(
         query = query.filter(id__lt=max_id)
     if since_id is not None:
         query = query.filter(id__gt=since_id)
-    return query.select_related("author").order_by("-published", "-id").limit(limit)
+    # Newest arrival first, by id, so that max_id/since_id paging never skips or repeats a post.
+    return query.select_related("author").order_by("-id").limit(limit)
 
 
 def home(viewer: Actor) -> QuerySet[Post]:
     followed = Follow.filter(follower_id=viewer.id, accepted=True).values("followee_id")
+    addressed = PostRecipient.filter(actor_id=viewer.id).values("post_id")
     return Post.filter(
         Q(author_id=viewer.id)
+        | Q(id__in=Subquery(addressed))
         | Q(
             Q(author_id__in=Subquery(followed)),
             Q(visibility__in=("public", "unlisted", "followers", "local")),

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from .harness import Api, Network, database_kind, eventually
+from .harness import Api, Network, eventually
 from .peer import TestPeer
 
 pytestmark = pytest.mark.e2e
@@ -186,11 +186,6 @@ class HoldingPeer(TestPeer):
         return await super()._inbox(request)
 
 
-@pytest.mark.xfail(
-    database_kind() == "postgres",
-    reason="known: on PostgreSQL a job claimed by a killed worker stays leased for 120 s",
-    strict=True,
-)
 async def test_delivery_in_flight_when_the_sender_is_killed_is_redone_after_restart(
     network: Network, session: aiohttp.ClientSession
 ) -> None:
