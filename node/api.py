@@ -14,7 +14,7 @@ from .errors import Invalid, NodeError, NotFound
 from .models import Account, Actor, Delivery, Follow, InboxEntry, Like, Notification, Post, Share
 from .runtime import Runtime
 from .services import follows, posts, reactions, timelines
-from .services.accounts import authenticate
+from .services.accounts import authenticate, update_profile
 from .services.actors import find_actor, resolve_actor
 from .services.visibility import may_see
 
@@ -100,6 +100,22 @@ def create_api(rt: Runtime) -> Blueprint:
     @login
     async def verify_credentials() -> Response:
         return jsonify(account_json(g.me, netloc))
+
+    @api.patch("/accounts/update_credentials")
+    @login
+    async def update_credentials() -> Response:
+        data = await body()
+        locked = data.get("locked")
+        if isinstance(locked, str):
+            locked = locked.lower() in ("1", "true", "on")
+        actor = await update_profile(
+            rt,
+            g.me,
+            display_name=_opt_str(data.get("display_name")),
+            summary=_opt_str(data.get("note")),
+            manually_approves=None if locked is None else bool(locked),
+        )
+        return jsonify(account_json(actor, netloc))
 
     @api.get("/accounts/lookup")
     @login
@@ -357,3 +373,7 @@ def create_api(rt: Runtime) -> Blueprint:
 
 async def _visible(post: Post, viewer: Actor) -> bool:
     return await may_see(post, viewer.id, viewer_is_local=viewer.local)
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)

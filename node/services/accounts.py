@@ -8,11 +8,15 @@ import secrets
 
 from tortoise.transactions import in_transaction
 
+from activitystreams import build
 from federation.keys import SigningKey, generate_rsa_keypair
 
+from ..convert.html import render_markdown
+from ..convert.to_as import actor_document
 from ..errors import Conflict, Invalid, NotFound
 from ..models import Account, Actor
 from ..runtime import Runtime
+from .outbox import deliver, followers_inboxes
 
 __all__ = [
     "INSTANCE_USERNAME",
@@ -20,6 +24,7 @@ __all__ = [
     "create_account",
     "ensure_instance_actor",
     "signing_key",
+    "update_profile",
 ]
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
@@ -139,3 +144,38 @@ async def signing_key(rt: Runtime, actor_uri: str) -> SigningKey:
         key = SigningKey.from_pem(f"{actor_uri}#main-key", account.private_key_pem)
         rt.keys[actor_uri] = key
     return key
+
+
+async def update_profile(
+    rt: Runtime,
+    actor: Actor,
+    *,
+    display_name: str | None = None,
+    summary: str | None = None,
+    manually_approves: bool | None = None,
+) -> Actor:
+    """Change a profile and tell the followers' nodes (``Update`` of the actor)."""
+    if display_name is not None:
+        display_name = display_name.strip()
+        if len(display_name) > 100:
+            raise Invalid("display_name: longer than 100 characters")
+        actor.name = display_name or actor.username
+    if summary is not None:
+        if len(summary) > 2000:
+            raise Invalid("note: longer than 2000 characters")
+        actor.summary = render_markdown(summary) if summary.strip() else ""
+    if manually_approves is not None:
+        actor.manually_approves = manually_approves
+    async with in_transaction():
+        await actor.save()
+        doc = actor_document(actor)
+        doc.pop("@context", None)
+        activity = build.update(
+            id=f"{actor.uri}#updates/{secrets.token_hex(8)}",
+            actor=actor.uri,
+            object=doc,
+            to=[f"{actor.uri}/followers"],
+            cc=[],
+        )
+        await deliver(rt, activity, signer=actor, inboxes=await followers_inboxes(actor))
+    return actor

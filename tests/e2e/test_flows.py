@@ -504,3 +504,32 @@ async def test_counts_and_edits_reach_a_replier_who_does_not_follow_the_author(
         return True
 
     await eventually(replier_updated)
+
+
+async def test_profile_change_reaches_the_followers_node_and_locks_new_follows(
+    network: Network, session: aiohttp.ClientSession
+) -> None:
+    # Given bob in Maastricht follows alice at head office
+    hq = await network.node("hq", users=("alice",))
+    mt = await network.node("mt", users=("bob", "sanne"))
+    alice, bob, sanne = hq.api(session, "alice"), mt.api(session, "bob"), mt.api(session, "sanne")
+    await bob.follow(f"alice@{hq.netloc}")
+    await eventually(lambda: bob.following())
+
+    # When alice renames herself, writes a profile text and asks to approve new followers
+    await alice.call(
+        "PATCH",
+        "/accounts/update_credentials",
+        {"display_name": "Alice Jansen", "note": "Internal *communication*", "locked": True},
+    )
+
+    # Then Maastricht shows the new profile
+    async def renamed() -> bool:
+        found = await bob.call("GET", f"/accounts/lookup?acct=alice@{hq.netloc}")
+        return found["display_name"] == "Alice Jansen" and "<em>communication</em>" in found["note"]
+
+    await eventually(renamed)
+    # And a new follower now waits for approval
+    await sanne.follow(f"alice@{hq.netloc}")
+    requests = await eventually(lambda: alice.call("GET", "/follow_requests"))
+    assert [r["acct"] for r in requests] == [f"sanne@{mt.netloc}"]
