@@ -7,6 +7,7 @@ Date window), the allowlist, and for activities that the signer owns the actor.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -147,6 +148,4 @@ class Gate:
 
 
 def _content_id(body: bytes) -> str:
-    import hashlib
-
     return "urn:plein:sha256:" + hashlib.sha256(body).hexdigest()

@@ -108,9 +108,6 @@ class DocumentSource(Protocol):
     async def nodeinfo_usage(self) -> Mapping[str, int]:
         """users_total, users_active_month, users_active_halfyear, local_posts."""
 
-    async def signing_key_pem(self, actor_id: str) -> tuple[str, str]:
-        """(key id, private key PEM) for a local actor that signs outgoing requests."""
-
 
 class ActivityHandler(Protocol):
     """The application's side effects for one accepted activity (one transaction).

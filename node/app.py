@@ -10,10 +10,7 @@ from typing import Any
 from quart import Quart, Response, jsonify
 from tortoise.context import TortoiseContext
 
-from federation.fetch import HttpClient
 from federation.gate import Gate, GateConfig
-from federation.keys import SigningKey
-from federation.resolve import KeyResolver
 from federation.routes import create_blueprint
 from federation.worker import DeliveryWorker, InboxWorker
 
@@ -22,10 +19,10 @@ from .api import create_api
 from .db import open_database
 from .documents import NodeDocuments
 from .handlers import InboxHandler
-from .runtime import Runtime
+from .runtime import build_runtime
 from .services.accounts import ensure_instance_actor, signing_key
 from .settings import Settings
-from .stores import DbActorStore, DbDeliveryQueue, DbInboxLog
+from .stores import DbDeliveryQueue, DbInboxLog
 from .web import create_web
 
 __all__ = ["create_app"]
@@ -65,20 +62,8 @@ def create_app(settings: Settings) -> Quart:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_inbox_bytes
     app.config["BODY_TIMEOUT"] = 20
     state = _State()
-    postgres = settings.db_url.startswith(("postgres", "asyncpg"))
-    client = HttpClient(
-        allow=settings.allows, user_agent=f"Plein/{__version__} (+{settings.base_url})"
-    )
-    store = DbActorStore()
-
-    rt_holder: list[Runtime] = []
-
-    async def instance_key() -> SigningKey:
-        return await signing_key(rt_holder[0], f"{settings.base_url}/actor")
-
-    resolver = KeyResolver(store, client, instance_key)
-    rt = Runtime(settings=settings, client=client, resolver=resolver, postgres=postgres)
-    rt_holder.append(rt)
+    rt = build_runtime(settings, user_agent=f"Plein/{__version__} (+{settings.base_url})")
+    client, resolver, postgres = rt.client, rt.resolver, rt.postgres
     inbox_log = DbInboxLog(postgres=postgres)
     queue = DbDeliveryQueue(postgres=postgres)
     handler = InboxHandler(rt)

@@ -59,29 +59,14 @@ def settings_from(
 
 async def with_database(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
     """Open the node's database (applying migrations) and run ``work(runtime)`` inside it."""
-    from federation.fetch import HttpClient
-    from federation.resolve import KeyResolver
-
     from .db import open_database
-    from .runtime import Runtime
-    from .services.accounts import ensure_instance_actor, signing_key
-    from .stores import DbActorStore
+    from .runtime import build_runtime
+    from .services.accounts import ensure_instance_actor
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ctx = await open_database(settings.db_url)
-    client = HttpClient(allow=settings.allows, user_agent="Plein-cli")
-    holder: list[Runtime] = []
-
-    async def instance_key() -> Any:
-        return await signing_key(holder[0], f"{settings.base_url}/actor")
-
-    rt = Runtime(
-        settings=settings,
-        client=client,
-        resolver=KeyResolver(DbActorStore(), client, instance_key),
-        postgres=not settings.db_url.startswith("sqlite"),
-    )
-    holder.append(rt)
+    rt = build_runtime(settings, user_agent="Plein-cli")
+    client = rt.client
     try:
         with ctx:
             await ensure_instance_actor(rt)

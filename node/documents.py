@@ -57,10 +57,6 @@ class NodeDocuments:
             "local_posts": await Post.filter(local=True).count(),
         }
 
-    async def signing_key_pem(self, actor_id: str) -> tuple[str, str]:
-        account = await Account.get(actor__uri=actor_id)
-        return f"{actor_id}#main-key", account.private_key_pem
-
     async def document(
         self, path: str, query: Mapping[str, str], requester: str | None
     ) -> dict[str, Any] | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -479,7 +478,3 @@ def _plain(value: str | None) -> str:
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _stamp(value: datetime | None) -> datetime | None:
-    return value

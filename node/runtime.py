@@ -11,8 +11,9 @@ from federation.keys import SigningKey
 from federation.resolve import KeyResolver
 
 from .settings import Settings
+from .stores import DbActorStore
 
-__all__ = ["Runtime"]
+__all__ = ["Runtime", "build_runtime"]
 
 
 @dataclass(slots=True)
@@ -39,3 +40,21 @@ class Runtime:
     @property
     def shared_inbox(self) -> str:
         return f"{self.settings.base_url}/inbox"
+
+
+def build_runtime(settings: Settings, *, user_agent: str) -> Runtime:
+    """The shared components of one node: HTTP client, key resolver (signing as the node)."""
+    client = HttpClient(allow=settings.allows, user_agent=user_agent)
+
+    async def instance_key() -> SigningKey:
+        from .services.accounts import signing_key  # services import this module
+
+        return await signing_key(rt, f"{settings.base_url}/actor")
+
+    rt = Runtime(
+        settings=settings,
+        client=client,
+        resolver=KeyResolver(DbActorStore(), client, instance_key),
+        postgres=settings.uses_postgres,
+    )
+    return rt

@@ -46,6 +46,10 @@ class Settings:
         return f"sqlite://{(self.data_dir / 'plein.sqlite3').resolve()}"
 
     @property
+    def uses_postgres(self) -> bool:
+        return self.db_url.startswith(("postgres", "asyncpg"))
+
+    @property
     def bind_address(self) -> str:
         """Where to listen: PLEIN_BIND, else the base URL's host:port (port 8000 if it has none)."""
         if self.bind:
