@@ -16,7 +16,9 @@ def create_web(rt: Runtime) -> Blueprint:
 
     @web.get("/")
     async def index() -> str:
-        posts = await timelines.page(timelines.company(), limit=40, max_id=None, since_id=None)
+        # The page needs no login, so it shows public posts only (never node-only ones).
+        public = timelines.company().filter(visibility="public")
+        posts = await timelines.page(public, limit=40, max_id=None, since_id=None)
         people = await Actor.filter(local=True, type="Person").order_by("username")
         return await render_template(
             "timeline.html", node=rt.settings, posts=posts, people=people, title="Company"

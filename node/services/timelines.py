@@ -5,7 +5,7 @@ from __future__ import annotations
 from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
-from ..models import Actor, Follow, Post, PostRecipient
+from ..models import Actor, Follow, Post, PostRecipient, Share
 
 __all__ = ["MAX_LIMIT", "company", "home", "page", "profile"]
 
@@ -25,7 +25,9 @@ def page(
 
 
 def home(viewer: Actor) -> QuerySet[Post]:
+    """Your posts, the posts of people you follow and what they shared, and posts naming you."""
     followed = Follow.filter(follower_id=viewer.id, accepted=True).values("followee_id")
+    shared = Share.filter(actor_id__in=Subquery(followed)).values("post_id")
     addressed = PostRecipient.filter(actor_id=viewer.id).values("post_id")
     return Post.filter(
         Q(author_id=viewer.id)
@@ -34,6 +36,7 @@ def home(viewer: Actor) -> QuerySet[Post]:
             Q(author_id__in=Subquery(followed)),
             Q(visibility__in=("public", "unlisted", "followers", "local")),
         )
+        | Q(Q(id__in=Subquery(shared)), Q(visibility__in=("public", "unlisted")))
     )
 
 
@@ -43,8 +46,17 @@ def company(*, local_only: bool = False) -> QuerySet[Post]:
 
 
 def profile(actor: Actor, viewer: Actor | None) -> QuerySet[Post]:
-    visible = ["public", "unlisted", "local"]
+    """What ``viewer`` may see of ``actor``'s posts (the same rule as services.visibility)."""
     query = Post.filter(author_id=actor.id)
     if viewer is not None and viewer.id == actor.id:
         return query
-    return query.filter(visibility__in=visible)
+    visible = Q(visibility__in=("public", "unlisted", "local"))
+    if viewer is None:
+        return query.filter(visibility__in=("public", "unlisted"))
+    follows = Follow.filter(follower_id=viewer.id, followee_id=actor.id, accepted=True)
+    addressed = PostRecipient.filter(actor_id=viewer.id).values("post_id")
+    return query.filter(
+        visible
+        | Q(Q(visibility="followers"), Q(author_id__in=Subquery(follows.values("followee_id"))))
+        | Q(id__in=Subquery(addressed))
+    )
