@@ -9,12 +9,13 @@ from activitystreams.audience import Visibility, canonical, is_public, visibilit
 from activitystreams.build import CONTEXT, format_datetime
 from activitystreams.errors import ActivityStreamsError, InvalidDocument
 from activitystreams.loader import expand, load_document
-from activitystreams.model import Activity, Actor, Object, PublicKey
+from activitystreams.model import Activity, Actor, Collection, Object, PollOption, PublicKey
 from activitystreams.parse import (
     as_id,
     as_ids,
     parse_activity,
     parse_actor,
+    parse_collection,
     parse_date,
     parse_document,
     parse_object,
@@ -42,8 +43,10 @@ __all__ = [
     "Activity",
     "ActivityStreamsError",
     "Actor",
+    "Collection",
     "InvalidDocument",
     "Object",
+    "PollOption",
     "PublicKey",
     "Visibility",
     "as_id",
@@ -55,6 +58,7 @@ __all__ = [
     "load_document",
     "parse_activity",
     "parse_actor",
+    "parse_collection",
     "parse_date",
     "parse_document",
     "parse_object",

@@ -9,7 +9,7 @@ from typing import Any
 
 from activitystreams.audience import is_public as _is_public
 
-__all__ = ["Activity", "Actor", "Object", "PublicKey"]
+__all__ = ["Activity", "Actor", "Collection", "Object", "PollOption", "PublicKey"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,33 @@ class Actor:
 
 
 @dataclass(frozen=True, slots=True)
+class PollOption:
+    """One answer of a Question, with the votes its origin counted."""
+
+    name: str
+    votes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    """A Collection, OrderedCollection or one of their pages; items are ids or embedded objects."""
+
+    id: str | None
+    type: str
+    total_items: int | None
+    first: str | None
+    next: str | None
+    prev: str | None
+    part_of: str | None
+    items: tuple[str | Mapping[str, Any], ...]
+    raw: Mapping[str, Any]
+
+    @property
+    def is_page(self) -> bool:
+        return self.type.endswith("Page")
+
+
+@dataclass(frozen=True, slots=True)
 class Object:
     """A content object (Note, Article, Video, ...); unknown types land here too."""
 
@@ -67,6 +94,9 @@ class Object:
     tags: tuple[Mapping[str, Any], ...]
     attachments: tuple[Mapping[str, Any], ...]
     raw: Mapping[str, Any]
+    options: tuple[PollOption, ...] = ()  # a Question's answers (oneOf or anyOf)
+    multiple_choice: bool = False  # anyOf
+    closed: datetime | None = None  # closed or endTime
 
     @property
     def is_public(self) -> bool:

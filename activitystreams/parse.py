@@ -13,15 +13,17 @@ from urllib.parse import urlsplit
 
 from activitystreams.audience import canonical
 from activitystreams.errors import InvalidDocument
-from activitystreams.model import Activity, Actor, Object, PublicKey
+from activitystreams.model import Activity, Actor, Collection, Object, PollOption, PublicKey
 from activitystreams.vocab import ACTIVITY_TYPES, ACTOR_TYPES, OBJECT_TYPES
 
 __all__ = [
+    "COLLECTION_TYPES",
     "MAX_DEPTH",
     "as_id",
     "as_ids",
     "parse_activity",
     "parse_actor",
+    "parse_collection",
     "parse_date",
     "parse_document",
     "parse_object",
@@ -215,6 +217,57 @@ def parse_object(doc: Mapping[str, Any], preferred_language: str = "en") -> Obje
         tags=_mappings(doc.get("tag")),
         attachments=_mappings(doc.get("attachment")),
         raw=doc,
+        options=_poll_options(doc, preferred_language),
+        multiple_choice="anyOf" in doc and "oneOf" not in doc,
+        closed=parse_date(doc.get("closed")) or parse_date(doc.get("endTime")),
+    )
+
+
+def _poll_options(doc: Mapping[str, Any], preferred_language: str) -> tuple[PollOption, ...]:
+    """A Question's answers from oneOf (single choice) or anyOf (multiple choice)."""
+    answers = doc.get("oneOf", doc.get("anyOf"))
+    options: list[PollOption] = []
+    for answer in _mappings(answers):
+        name = _text(answer, "name", preferred_language)
+        if not name:
+            continue
+        replies = answer.get("replies")
+        total = replies.get("totalItems") if isinstance(replies, Mapping) else None
+        votes = total if isinstance(total, int) and total >= 0 else 0
+        options.append(PollOption(name=name, votes=votes))
+    return tuple(options)
+
+
+COLLECTION_TYPES = frozenset(
+    {"Collection", "OrderedCollection", "CollectionPage", "OrderedCollectionPage"}
+)
+
+
+def parse_collection(doc: Mapping[str, Any]) -> Collection:
+    """Read a collection or page: totalItems, paging links, and items (ids or embedded)."""
+    doc = _require_mapping(doc)
+    type_ = _type_of(doc)
+    if type_ not in COLLECTION_TYPES:
+        raise InvalidDocument(f"type: {type_} is not a collection")
+    total = doc.get("totalItems")
+    raw_items = doc.get("orderedItems", doc.get("items"))
+    if raw_items is None:
+        raw_items = []
+    elif not isinstance(raw_items, list):
+        raw_items = [raw_items]
+    items: list[str | Mapping[str, Any]] = [
+        item for item in raw_items if isinstance(item, str | Mapping)
+    ]
+    return Collection(
+        id=_doc_id(doc, required=False),
+        type=type_,
+        total_items=total if isinstance(total, int) and total >= 0 else None,
+        first=as_id(doc.get("first")),
+        next=as_id(doc.get("next")),
+        prev=as_id(doc.get("prev")),
+        part_of=as_id(doc.get("partOf")),
+        items=tuple(items),
+        raw=doc,
     )
 
 
@@ -357,8 +410,10 @@ def parse_activity(doc: Mapping[str, Any], preferred_language: str = "en") -> Ac
 
 def parse_document(
     doc: Mapping[str, Any], preferred_language: str = "en"
-) -> Activity | Object | Actor:
+) -> Activity | Object | Actor | Collection:
     """Read any document, dispatching on its type; unknown types are read as objects."""
+    if _type_of(_require_mapping(doc)) in COLLECTION_TYPES:
+        return parse_collection(doc)
     return _parse(doc, preferred_language, 0)
 
 

@@ -1,0 +1,207 @@
+"""The declared state machines, the retry schedule, and the workers driving real queues.
+
+The queues here are small in-memory implementations of federation's protocols (the node's
+database versions are exercised end to end in tests/e2e); they record what the workers did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import orjson
+import pytest
+from aiohttp import web
+
+from activitystreams import Activity
+from federation.errors import Rejected, RetryLater
+from federation.fetch import HttpClient
+from federation.keys import SigningKey, generate_rsa_keypair
+from federation.protocols import DeliveryJob, InboxRecord
+from federation.states import (
+    DELIVERY_TRANSITIONS,
+    DeliveryState,
+    InboxState,
+    RetryPolicy,
+    check_transition,
+)
+from federation.worker import DeliveryWorker, InboxWorker, merge_inboxes
+
+T0 = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+
+
+def test_given_the_policy_when_failures_repeat_then_delays_double_up_to_the_cap() -> None:
+    policy = RetryPolicy(
+        first_delay=timedelta(seconds=30), max_delay=timedelta(minutes=4), horizon=timedelta(days=1)
+    )
+    delays = [
+        policy.next_attempt(attempts=n, created_at=T0, now=T0) - T0  # type: ignore[operator]
+        for n in range(1, 6)
+    ]
+    assert delays == [timedelta(seconds=s) for s in (30, 60, 120, 240, 240)]
+
+
+def test_given_the_policy_when_the_next_try_would_pass_the_horizon_then_it_gives_up() -> None:
+    policy = RetryPolicy(first_delay=timedelta(hours=1), horizon=timedelta(hours=2))
+    assert policy.next_attempt(attempts=1, created_at=T0, now=T0) is not None
+    assert (
+        policy.next_attempt(attempts=1, created_at=T0, now=T0 + timedelta(hours=1, minutes=1))
+        is None
+    )
+
+
+def test_given_a_finished_delivery_when_moved_back_to_pending_then_it_is_refused() -> None:
+    check_transition(DELIVERY_TRANSITIONS, DeliveryState.GIVEN_UP, DeliveryState.PENDING)
+    with pytest.raises(ValueError, match="not declared"):
+        check_transition(DELIVERY_TRANSITIONS, DeliveryState.DONE, DeliveryState.PENDING)
+
+
+def test_given_followers_on_shared_inboxes_when_merged_then_each_server_gets_one_delivery() -> None:
+    targets = [
+        ("https://mt.test/users/bob/inbox", "https://mt.test/inbox"),
+        ("https://mt.test/users/sanne/inbox", "https://mt.test/inbox"),
+        ("https://old.test/users/kees/inbox", None),
+    ]
+    assert merge_inboxes(targets) == ["https://mt.test/inbox", "https://old.test/users/kees/inbox"]
+
+
+@dataclass
+class MemoryInbox:
+    records: list[InboxRecord]
+    outcomes: dict[str, tuple[str, str | None, datetime | None]] = field(default_factory=dict)
+
+    async def record(self, *, activity_id: str, signer: str, payload: bytes) -> bool:
+        raise NotImplementedError
+
+    async def claim(self, *, limit: int, now: datetime) -> Sequence[InboxRecord]:
+        taken, self.records = self.records[:limit], self.records[limit:]
+        return taken
+
+    async def finish(
+        self, record: InboxRecord, *, state: str, error: str | None, retry_at: datetime | None
+    ) -> None:
+        self.outcomes[record.activity_id] = (state, error, retry_at)
+
+
+class Handler:
+    async def handle(self, activity: Activity, *, signer: str) -> None:
+        if activity.type == "Flag":
+            raise Rejected("reports are not accepted here")
+        if activity.type == "Like":
+            raise RetryLater("the post is not known yet")
+        if activity.type == "Block":
+            raise RuntimeError("database went away")
+
+
+def inbox_record(
+    n: int, type_: str, *, attempts: int = 0, age: timedelta = timedelta()
+) -> InboxRecord:
+    doc = {
+        "id": f"https://mt.test/a/{n}",
+        "type": type_,
+        "actor": "https://mt.test/users/bob",
+        "object": "https://hq.test/x",
+    }
+    return InboxRecord(
+        id=n,
+        activity_id=doc["id"],
+        signer="https://mt.test/users/bob",
+        payload=orjson.dumps(doc),
+        attempts=attempts,
+        received_at=T0 - age,
+    )
+
+
+async def test_given_records_when_the_inbox_worker_runs_then_each_ends_in_the_right_state() -> None:
+    policy = RetryPolicy(first_delay=timedelta(seconds=5), horizon=timedelta(hours=6))
+    log = MemoryInbox(
+        [
+            inbox_record(1, "Create"),
+            inbox_record(2, "Flag"),
+            inbox_record(3, "Like"),
+            inbox_record(4, "Block", attempts=9, age=timedelta(hours=7)),
+            InboxRecord(5, "urn:x", "https://mt.test/users/bob", b"[]", 0, T0),
+        ]
+    )
+    worker = InboxWorker(log, Handler(), policy=policy, clock=lambda: T0)
+
+    assert await worker.run_once() == 5
+
+    assert log.outcomes["https://mt.test/a/1"] == (InboxState.PROCESSED, None, None)
+    assert log.outcomes["https://mt.test/a/2"] == (
+        InboxState.REJECTED,
+        "reports are not accepted here",
+        None,
+    )
+    assert log.outcomes["https://mt.test/a/3"] == (
+        InboxState.PENDING,
+        "the post is not known yet",
+        T0 + timedelta(seconds=5),
+    )
+    state, error, _ = log.outcomes["https://mt.test/a/4"]
+    assert (state, "database went away" in (error or "")) == (InboxState.DEAD, True)
+    assert log.outcomes["urn:x"][0] == InboxState.REJECTED  # not a JSON object: refused, kept
+
+
+@dataclass
+class MemoryQueue:
+    jobs: list[DeliveryJob]
+    outcomes: dict[int, tuple[str, int | None, datetime | None]] = field(default_factory=dict)
+
+    async def claim(self, *, limit: int, now: datetime) -> Sequence[DeliveryJob]:
+        taken, self.jobs = self.jobs[:limit], self.jobs[limit:]
+        return taken
+
+    async def finish(
+        self,
+        job: DeliveryJob,
+        *,
+        state: str,
+        status: int | None,
+        error: str | None,
+        retry_at: datetime | None,
+    ) -> None:
+        self.outcomes[job.id] = (state, status, retry_at)
+
+
+async def test_given_peers_answering_differently_when_delivered_then_the_status_decides() -> None:
+    statuses = {"/ok": 202, "/gone": 410, "/busy": 503}
+
+    async def inbox(request: web.Request) -> web.Response:
+        return web.Response(status=statuses[request.path])
+
+    app = web.Application()
+    app.router.add_post("/{name}", inbox)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    base = f"http://127.0.0.1:{port}"
+    key = SigningKey.from_pem("https://hq.test/users/alice#main-key", generate_rsa_keypair()[0])
+    jobs = [
+        DeliveryJob(1, f"{base}/ok", b"{}", "https://hq.test/users/alice", 0, T0),
+        DeliveryJob(2, f"{base}/gone", b"{}", "https://hq.test/users/alice", 0, T0),
+        DeliveryJob(3, f"{base}/busy", b"{}", "https://hq.test/users/alice", 0, T0),
+        DeliveryJob(
+            4, f"{base}/busy", b"{}", "https://hq.test/users/alice", 5, T0 - timedelta(days=3)
+        ),
+        DeliveryJob(5, "http://127.0.0.1:9/closed", b"{}", "https://hq.test/users/alice", 0, T0),
+    ]
+    queue = MemoryQueue(jobs)
+
+    async def signing_key(actor: str) -> SigningKey:
+        return key
+
+    policy = RetryPolicy(first_delay=timedelta(seconds=30), horizon=timedelta(days=2))
+    async with HttpClient(allow=lambda host: True, user_agent="test", timeout_seconds=3) as client:
+        worker = DeliveryWorker(queue, client, signing_key, policy=policy, clock=lambda: T0)
+        assert await worker.run_once() == 5
+    await runner.cleanup()
+
+    assert queue.outcomes[1] == (DeliveryState.DONE, 202, None)
+    assert queue.outcomes[2] == (DeliveryState.FAILED, 410, None)
+    assert queue.outcomes[3] == (DeliveryState.PENDING, 503, T0 + timedelta(seconds=30))
+    assert queue.outcomes[4] == (DeliveryState.GIVEN_UP, 503, None)
+    assert queue.outcomes[5] == (DeliveryState.PENDING, None, T0 + timedelta(seconds=30))
