@@ -14,6 +14,7 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "Rejected",
+    "RequestTimeout",
     "RetryLater",
     "SignatureError",
     "UnsupportedMediaType",
@@ -46,6 +47,12 @@ class Forbidden(FederationError):
 
 class NotFound(FederationError):
     status = 404
+
+
+class RequestTimeout(FederationError):
+    """The request body did not arrive in time (408)."""
+
+    status = 408
 
 
 class PayloadTooLarge(FederationError):

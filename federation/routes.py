@@ -7,6 +7,7 @@ except WebFinger, NodeInfo and actor documents, which carry the keys peers need 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +15,7 @@ import orjson
 from quart import Blueprint, Response, g, request
 
 from . import nodeinfo, webfinger
-from .errors import BadRequest, FederationError, NotFound
+from .errors import BadRequest, FederationError, NotFound, RequestTimeout
 from .gate import Gate, SignedRequest
 from .protocols import DocumentSource, InboxLog
 
@@ -22,6 +23,7 @@ __all__ = ["ACTIVITY_JSON", "create_blueprint"]
 
 ACTIVITY_JSON = "application/activity+json"
 _OPEN_PATHS = ("/.well-known/", "/nodeinfo/")
+BODY_SECONDS = 20  # a peer that sends its body slower than this gets 408
 
 
 def _json(doc: Any, status: int = 200, content_type: str = ACTIVITY_JSON) -> Response:
@@ -30,7 +32,7 @@ def _json(doc: Any, status: int = 200, content_type: str = ACTIVITY_JSON) -> Res
 
 def error_response(exc: FederationError) -> Response:
     response = _json({"error": exc.message}, status=exc.status, content_type="application/json")
-    if exc.status == 413:
+    if exc.status in (408, 413):
         # The unread rest of the body is still on the wire: this connection cannot be reused.
         response.headers["Connection"] = "close"
     return response
@@ -59,9 +61,15 @@ def create_blueprint(
         """The whole body (Content-Length or chunked), refused with 413 as soon as it passes
         the limit: the chunks are counted as they arrive, never buffered past the limit."""
         received = bytearray()
-        async for chunk in request.body:
-            received.extend(chunk)
-            gate.check_size(len(received))
+        try:
+            async with asyncio.timeout(BODY_SECONDS):
+                async for chunk in request.body:
+                    received.extend(chunk)
+                    gate.check_size(len(received))
+        except TimeoutError:
+            raise RequestTimeout(
+                f"incomplete body: {len(received)} bytes in {BODY_SECONDS} s"
+            ) from None
         expected = request.content_length
         if expected is not None and len(received) != expected:
             raise BadRequest(f"incomplete body: {len(received)} of {expected} bytes")

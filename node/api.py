@@ -6,16 +6,18 @@ from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any, TypeVar
 
+import orjson
 from quart import Blueprint, Response, g, jsonify, request
 from tortoise.functions import Count
 
 from .convert.to_api import account_json, status_json
 from .errors import Invalid, NodeError, NotFound
+from .ids import parse_id
 from .models import Account, Actor, Delivery, Follow, InboxEntry, Like, Notification, Post, Share
 from .runtime import Runtime
 from .services import follows, posts, reactions, timelines
 from .services.accounts import authenticate, update_profile
-from .services.actors import find_actor, resolve_actor
+from .services.actors import MAX_REF, find_actor, resolve_actor
 from .services.visibility import may_see
 
 __all__ = ["create_api"]
@@ -35,10 +37,11 @@ def create_api(rt: Runtime) -> Blueprint:
         @wraps(view)
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
             auth = request.headers.get("Authorization", "")
-            if not auth.startswith("Bearer "):
+            scheme, _, token = auth.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
                 return jsonify({"error": "missing bearer token"}), 401
             try:
-                account: Account = await authenticate(auth[len("Bearer ") :].strip())
+                account: Account = await authenticate(token.strip())
             except NotFound:
                 return jsonify({"error": "invalid token"}), 401
             g.me = account.actor
@@ -47,10 +50,16 @@ def create_api(rt: Runtime) -> Blueprint:
         return wrapper  # type: ignore[return-value]
 
     async def body() -> dict[str, Any]:
-        data = await request.get_json(force=True, silent=True)
-        if data is None:
-            form = await request.form
-            data = dict(form)
+        """The request's JSON object, or its form fields when it is sent as a form."""
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            return dict(await request.form)
+        raw = await request.get_data(as_text=False)
+        if not raw.strip():
+            return {}
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise Invalid(f"malformed JSON body: {exc}") from None
         if not isinstance(data, dict):
             raise Invalid("the body must be a JSON object")
         return data
@@ -59,10 +68,7 @@ def create_api(rt: Runtime) -> Blueprint:
         value = request.args.get(name)
         if value is None:
             return None
-        try:
-            return int(value)
-        except ValueError:
-            raise Invalid(f"{name}: not an integer") from None
+        return parse_id(value, name, missing=Invalid)
 
     async def statuses(query: Any) -> Response:
         limit = int_arg("limit") or 20
@@ -88,10 +94,7 @@ def create_api(rt: Runtime) -> Blueprint:
         return post
 
     async def account_by_id(account_id: str) -> Actor:
-        try:
-            actor = await Actor.filter(id=int(account_id)).first()
-        except ValueError:
-            actor = None
+        actor = await Actor.filter(id=parse_id(account_id, "account")).first()
         if actor is None:
             raise NotFound(f"no account {account_id}")
         return actor
@@ -105,15 +108,12 @@ def create_api(rt: Runtime) -> Blueprint:
     @login
     async def update_credentials() -> Response:
         data = await body()
-        locked = data.get("locked")
-        if isinstance(locked, str):
-            locked = locked.lower() in ("1", "true", "on")
         actor = await update_profile(
             rt,
             g.me,
-            display_name=_opt_str(data.get("display_name")),
-            summary=_opt_str(data.get("note")),
-            manually_approves=None if locked is None else bool(locked),
+            display_name=_text(data, "display_name"),
+            summary=_text(data, "note"),
+            manually_approves=_flag(data, "locked"),
         )
         return jsonify(account_json(actor, netloc))
 
@@ -210,11 +210,11 @@ def create_api(rt: Runtime) -> Blueprint:
         post = await posts.create_post(
             rt,
             g.me,
-            str(data.get("status", "")),
-            visibility=str(data.get("visibility") or "public"),
+            _text(data, "status") or "",
+            visibility=_text(data, "visibility") or "public",
             in_reply_to=in_reply_to,
-            summary=str(data.get("spoiler_text") or ""),
-            sensitive=bool(data.get("sensitive", False)),
+            summary=_text(data, "spoiler_text") or "",
+            sensitive=bool(_flag(data, "sensitive")),
         )
         await post.fetch_related("author")
         return jsonify(await render(post)), 200
@@ -227,14 +227,14 @@ def create_api(rt: Runtime) -> Blueprint:
     @api.put("/statuses/<post_id>")
     @login
     async def edit_status(post_id: str) -> Response:
+        await visible_post(post_id)
         data = await body()
-        summary = data.get("spoiler_text")
         post = await posts.edit_post(
             rt,
             g.me,
             post_id,
-            str(data.get("status", "")),
-            summary=str(summary) if summary is not None else None,
+            _text(data, "status") or "",
+            summary=_text(data, "spoiler_text"),
         )
         await post.fetch_related("author")
         return jsonify(await render(post))
@@ -242,8 +242,7 @@ def create_api(rt: Runtime) -> Blueprint:
     @api.delete("/statuses/<post_id>")
     @login
     async def delete_status(post_id: str) -> Response:
-        post = await posts.get_post(post_id)
-        rendered = await render(post)
+        rendered = await render(await visible_post(post_id))
         await posts.delete_post(rt, g.me, post_id)
         return jsonify(rendered)
 
@@ -272,10 +271,14 @@ def create_api(rt: Runtime) -> Blueprint:
         name: str, action: Callable[..., Awaitable[Post]], *, needs_sight: bool
     ) -> None:
         async def view(post_id: str) -> Response:
-            if needs_sight:  # taking a reaction back stays possible after losing sight
+            if needs_sight:
                 await visible_post(post_id)
             post = await action(rt, g.me, post_id)
             await post.fetch_related("author")
+            if not await _visible(post, g.me):
+                # Taking a reaction back stays possible after losing sight of the post, but the
+                # answer must not show the post itself.
+                return jsonify({"id": str(post.id), "favourited": False, "reblogged": False})
             return jsonify(await render(post))
 
         view.__name__ = f"status_{name}"
@@ -300,6 +303,8 @@ def create_api(rt: Runtime) -> Blueprint:
     @login
     async def search() -> Response:
         q = request.args.get("q", "").strip()
+        if len(q) > MAX_REF:  # longer than any URL or handle stored here: nothing to find
+            q = ""
         resolve = request.args.get("resolve") == "true"
         found_posts = await Post.filter(uri=q).select_related("author") if q else []
         found_posts = [p for p in found_posts if await _visible(p, g.me)]
@@ -375,5 +380,19 @@ async def _visible(post: Post, viewer: Actor) -> bool:
     return await may_see(post, viewer.id, viewer_is_local=viewer.local)
 
 
-def _opt_str(value: Any) -> str | None:
-    return None if value is None else str(value)
+def _text(data: dict[str, Any], name: str) -> str | None:
+    """A text field: absent or null is None; anything but a string is refused."""
+    value = data.get(name)
+    if value is None or isinstance(value, str):
+        return value
+    raise Invalid(f"{name}: must be a string")
+
+
+def _flag(data: dict[str, Any], name: str) -> bool | None:
+    """A yes/no field: JSON true/false, or the usual form spellings; anything else is refused."""
+    value = data.get(name)
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "1", "on", "false", "0", "off"):
+        return value.lower() in ("true", "1", "on")
+    raise Invalid(f"{name}: must be true or false")

@@ -9,6 +9,7 @@ from typing import Any
 
 from quart import Quart, Response, jsonify
 from tortoise.context import TortoiseContext
+from werkzeug.exceptions import HTTPException
 
 from federation.gate import Gate, GateConfig
 from federation.routes import create_blueprint
@@ -99,13 +100,22 @@ def create_app(settings: Settings) -> Quart:
     app.asgi_app = _WithDatabase(app.asgi_app, state)  # type: ignore[method-assign]
     app.extensions["plein"] = rt
 
-    @app.errorhandler(404)
-    async def not_found(_: Exception) -> tuple[Response, int]:
-        return jsonify({"error": "not found"}), 404
+    @app.errorhandler(HTTPException)
+    async def http_error(exc: HTTPException) -> tuple[Response, int]:
+        """Every HTTP error answers in JSON, like the API's own refusals."""
+        status = exc.code or 500
+        if status == 413:
+            message = f"body exceeds {settings.max_inbox_bytes} bytes"
+        else:
+            message = (exc.name or "error").lower()
+        return jsonify({"error": message}), status
 
-    @app.errorhandler(413)
-    async def too_large(_: Exception) -> tuple[Response, int]:
-        return jsonify({"error": f"body exceeds {settings.max_inbox_bytes} bytes"}), 413
+    @app.errorhandler(Exception)
+    async def server_error(exc: Exception) -> tuple[Response, int]:
+        if isinstance(exc, HTTPException):
+            return await http_error(exc)
+        app.logger.exception("unhandled error", exc_info=exc)
+        return jsonify({"error": "internal error; the node's log has the details"}), 500
 
     @app.before_serving
     async def start() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -51,9 +53,34 @@ def _command(*args: str) -> list[str]:
     return [sys.executable, "-m", "node", *args]
 
 
-def run_demo(directory: Path, port: int, *, keep_running: bool = True) -> None:
+MARKER = ".plein-demo"
+
+
+def _prepare(directory: Path, ports: list[int]) -> None:
+    """Start afresh in ``directory``, but only ever delete a folder an earlier demo made."""
     if directory.exists():
+        if not (directory / MARKER).exists() and any(directory.iterdir()):
+            raise click.ClickException(
+                f"{directory} exists and was not made by `plein demo`; choose another --dir"
+            )
         shutil.rmtree(directory)
+    for port in ports:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                raise click.ClickException(
+                    f"port {port} is in use (another demo still running?); choose another --port"
+                )
+    directory.mkdir(parents=True)
+    (directory / MARKER).write_text("made by plein demo; deleted by the next run\n")
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def run_demo(directory: Path, port: int, *, keep_running: bool = True) -> None:
+    _prepare(directory, [port, port + 1])
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     nodes = [
         DemoNode(
             "hq",

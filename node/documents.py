@@ -34,7 +34,7 @@ class NodeDocuments:
         return path == "/actor" or ACTOR_PATH.match(path) is not None
 
     async def webfinger(self, username: str) -> str | None:
-        if username == INSTANCE_USERNAME:
+        if username == INSTANCE_USERNAME or len(username) > 64:
             return None
         account = await Account.filter(username=username).select_related("actor").first()
         return account.actor.uri if account else None
@@ -106,10 +106,9 @@ class NodeDocuments:
         total = await rows.count()
         if query.get("page") is None:
             return build.ordered_collection(id=uri, total_items=total, first=f"{uri}?page=1")
-        try:
-            page = max(1, int(query["page"]))
-        except ValueError:
-            page = 1
+        raw_page = query["page"]
+        page = int(raw_page) if raw_page.isdigit() and len(raw_page) <= 9 else 1
+        page = max(1, page)
         ids = (
             await rows.order_by("id")
             .offset((page - 1) * PAGE_SIZE)

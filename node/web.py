@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, abort, render_template
+from quart import Blueprint, render_template
 
 from .models import Actor, Post
 from .runtime import Runtime
@@ -25,14 +25,18 @@ def create_web(rt: Runtime) -> Blueprint:
         )
 
     @web.get("/@<username>")
-    async def profile(username: str) -> str:
-        actor = await Actor.filter(local=True, username=username.lower(), type="Person").first()
+    async def profile(username: str) -> str | tuple[str, int]:
+        people = await Actor.filter(local=True, type="Person").order_by("username")
+        actor = next((p for p in people if p.username == username.lower()), None)
         if actor is None:
-            abort(404)
+            page = await render_template(
+                "timeline.html", node=rt.settings, posts=[], people=people, title="Not found"
+            )
+            return page, 404
         query = timelines.profile(actor, None)
         posts: list[Post] = await timelines.page(query, limit=40, max_id=None, since_id=None)
         return await render_template(
-            "timeline.html", node=rt.settings, posts=posts, people=[actor], title=actor.name
+            "timeline.html", node=rt.settings, posts=posts, people=people, title=actor.name
         )
 
     return web

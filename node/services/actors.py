@@ -14,12 +14,16 @@ from ..runtime import Runtime
 from ..stores import upsert_actor
 from .accounts import signing_key
 
-__all__ = ["fetch_actor", "find_actor", "resolve_actor"]
+__all__ = ["MAX_REF", "fetch_actor", "find_actor", "resolve_actor"]
+
+MAX_REF = 500  # longer than any actor URL or handle this node stores
 
 
 async def find_actor(rt: Runtime, ref: str) -> Actor | None:
     """A known actor by URI, ``user@host`` / ``@user@host`` handle, or local username."""
     ref = ref.strip()
+    if len(ref) > MAX_REF:
+        return None
     if ref.startswith(("http://", "https://")):
         return await Actor.filter(uri=ref).first()
     handle = ref.lstrip("@")

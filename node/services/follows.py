@@ -68,7 +68,7 @@ async def unfollow(rt: Runtime, follower: Actor, target_ref: str) -> None:
 async def accept_follow(rt: Runtime, followee: Actor, follower_id: int) -> Follow:
     """Approve a pending follow request of a local account."""
     row = (
-        await Follow.filter(followee=followee, follower_id=follower_id)
+        await Follow.filter(followee=followee, follower_id=follower_id, accepted=False)
         .select_related("follower")
         .first()
     )
@@ -84,7 +84,7 @@ async def accept_follow(rt: Runtime, followee: Actor, follower_id: int) -> Follo
 
 async def reject_follow(rt: Runtime, followee: Actor, follower_id: int) -> None:
     row = (
-        await Follow.filter(followee=followee, follower_id=follower_id)
+        await Follow.filter(followee=followee, follower_id=follower_id, accepted=False)
         .select_related("follower")
         .first()
     )

@@ -14,6 +14,7 @@ from activitystreams.audience import Visibility
 from ..convert.html import render_markdown
 from ..convert.to_as import addressing, note_document
 from ..errors import Forbidden, Invalid, NotFound
+from ..ids import parse_id
 from ..models import Actor, Notification, Post, PostEdit, PostRecipient, Tombstone
 from ..runtime import Runtime
 from .mentions import find_mentions, link_mentions
@@ -44,11 +45,7 @@ def _check_text(text: str) -> str:
 
 
 async def get_post(post_id: int | str) -> Post:
-    try:
-        pk = int(post_id)
-    except (TypeError, ValueError):
-        raise NotFound(f"no post {post_id}") from None
-    post = await Post.filter(id=pk).select_related("author").first()
+    post = await Post.filter(id=parse_id(post_id, "post")).select_related("author").first()
     if post is None:
         raise NotFound(f"no post {post_id}")
     return post
