@@ -13,6 +13,7 @@ __all__ = [
     "InboxEntry",
     "Like",
     "Notification",
+    "Peer",
     "Post",
     "PostEdit",
     "PostRecipient",
@@ -37,6 +38,8 @@ class Actor(Model):
     followers_uri = fields.CharField(512, null=True)
     key_id = fields.CharField(512, null=True, db_index=True)
     public_key_pem = fields.TextField(null=True)
+    ed25519_key_id = fields.CharField(512, null=True, db_index=True)  # FEP-521a Multikey id
+    ed25519_public_multibase = fields.TextField(null=True)
     manually_approves = fields.BooleanField(default=False)
     local = fields.BooleanField(default=False)
     fetched_at = fields.DatetimeField(null=True)
@@ -55,11 +58,24 @@ class Account(Model):
     )
     username = fields.CharField(64, unique=True)
     private_key_pem = fields.TextField()
+    ed25519_private_pem = fields.TextField(null=True)
     token_hash = fields.CharField(64, unique=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "accounts"
+
+
+class Peer(Model):
+    """What this node has learned about another server (which signature form it accepts)."""
+
+    id = fields.BigIntField(primary_key=True)
+    host = fields.CharField(255, unique=True)  # netloc: host or host:port
+    signature_scheme = fields.CharField(16, null=True)  # "rfc9421" or "cavage"; null: unknown
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "peers"
 
 
 class Post(Model):
