@@ -9,7 +9,15 @@ from activitystreams.audience import Visibility, canonical, is_public, visibilit
 from activitystreams.build import CONTEXT, format_datetime
 from activitystreams.errors import ActivityStreamsError, InvalidDocument
 from activitystreams.loader import expand, load_document
-from activitystreams.model import Activity, Actor, Collection, Object, PollOption, PublicKey
+from activitystreams.model import (
+    Activity,
+    Actor,
+    Collection,
+    Multikey,
+    Object,
+    PollOption,
+    PublicKey,
+)
 from activitystreams.parse import (
     as_id,
     as_ids,
@@ -45,6 +53,7 @@ __all__ = [
     "Actor",
     "Collection",
     "InvalidDocument",
+    "Multikey",
     "Object",
     "PollOption",
     "PublicKey",

@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from activitystreams.audience import canonical
-from activitystreams.vocab import AS_CONTEXT, SECURITY_CONTEXT
+from activitystreams.vocab import AS_CONTEXT, MULTIKEY_CONTEXT, SECURITY_CONTEXT
 
 __all__ = [
+    "ACTOR_CONTEXT_WITH_MULTIKEY",
     "CONTEXT",
     "accept",
     "activity",
@@ -35,18 +36,33 @@ __all__ = [
     "update",
 ]
 
-CONTEXT: list[str | dict[str, str]] = [
+_TERMS: dict[str, str] = {
+    "sensitive": "as:sensitive",
+    "Hashtag": "as:Hashtag",
+    "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+    "toot": "http://joinmastodon.org/ns#",
+    "Emoji": "toot:Emoji",
+    "discoverable": "toot:discoverable",
+}
+
+CONTEXT: list[str | dict[str, str]] = [AS_CONTEXT, SECURITY_CONTEXT, _TERMS]
+
+ACTOR_CONTEXT_WITH_MULTIKEY: list[str | dict[str, Any]] = [
     AS_CONTEXT,
     SECURITY_CONTEXT,
+    MULTIKEY_CONTEXT,
     {
-        "sensitive": "as:sensitive",
-        "Hashtag": "as:Hashtag",
-        "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
-        "toot": "http://joinmastodon.org/ns#",
-        "Emoji": "toot:Emoji",
-        "discoverable": "toot:discoverable",
+        **_TERMS,
+        "assertionMethod": {
+            "@id": "https://w3id.org/security#assertionMethod",
+            "@type": "@id",
+            "@container": "@set",
+        },
     },
 ]
+"""The context of an actor that lists a Multikey (FEP-521a): ``Multikey``, ``controller`` and
+``publicKeyMultibase`` come from multikey/v1 (a type-scoped context), ``assertionMethod`` is
+declared here (data-integrity/v1 defines it only inside proofs)."""
 
 ObjectValue = str | Mapping[str, Any]
 
@@ -86,10 +102,17 @@ def actor_document(
     url: str | None,
     published: datetime | None,
     icon_url: str | None = None,
+    ed25519_key_id: str | None = None,
+    ed25519_public_multibase: str | None = None,
 ) -> dict[str, Any]:
-    """An actor document (Person, Group, Service, ...) with its RSA key and shared inbox."""
+    """An actor document (Person, Group, Service, ...) with its RSA key and shared inbox.
+
+    With ``ed25519_key_id`` and ``ed25519_public_multibase`` the document also lists that key
+    under ``assertionMethod`` as a FEP-521a ``Multikey`` controlled by the actor.
+    """
+    multikey = ed25519_key_id is not None and ed25519_public_multibase is not None
     doc: dict[str, Any] = {
-        "@context": _context(),
+        "@context": copy.deepcopy(ACTOR_CONTEXT_WITH_MULTIKEY) if multikey else _context(),
         "id": id,
         "type": type,
         "preferredUsername": preferred_username,
@@ -112,6 +135,15 @@ def actor_document(
         doc["published"] = format_datetime(published)
     if icon_url is not None:
         doc["icon"] = {"type": "Image", "url": icon_url}
+    if multikey:
+        doc["assertionMethod"] = [
+            {
+                "id": ed25519_key_id,
+                "type": "Multikey",
+                "controller": id,
+                "publicKeyMultibase": ed25519_public_multibase,
+            }
+        ]
     return doc
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from activitystreams.audience import is_public as _is_public
 
-__all__ = ["Activity", "Actor", "Collection", "Object", "PollOption", "PublicKey"]
+__all__ = ["Activity", "Actor", "Collection", "Multikey", "Object", "PollOption", "PublicKey"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +19,19 @@ class PublicKey:
     id: str
     owner: str
     pem: str
+
+
+@dataclass(frozen=True, slots=True)
+class Multikey:
+    """An Ed25519 key listed under ``assertionMethod`` (FEP-521a), already checked to decode.
+
+    ``public_key_multibase`` is ``z6Mk...``; ``raw`` is the 32-byte public key it encodes.
+    """
+
+    id: str
+    controller: str
+    public_key_multibase: str
+    raw: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +54,7 @@ class Actor:
     also_known_as: tuple[str, ...]
     icon_url: str | None
     raw: Mapping[str, Any]
+    multikeys: tuple[Multikey, ...] = ()  # Ed25519 keys from assertionMethod (FEP-521a)
 
 
 @dataclass(frozen=True, slots=True)

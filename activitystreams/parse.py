@@ -13,7 +13,16 @@ from urllib.parse import urlsplit
 
 from activitystreams.audience import canonical
 from activitystreams.errors import InvalidDocument
-from activitystreams.model import Activity, Actor, Collection, Object, PollOption, PublicKey
+from activitystreams.model import (
+    Activity,
+    Actor,
+    Collection,
+    Multikey,
+    Object,
+    PollOption,
+    PublicKey,
+)
+from activitystreams.multikey import ed25519_from_multibase
 from activitystreams.vocab import ACTIVITY_TYPES, ACTOR_TYPES, OBJECT_TYPES
 
 __all__ = [
@@ -285,6 +294,37 @@ def _public_keys(value: Any, owner: str) -> tuple[PublicKey, ...]:
     return tuple(keys)
 
 
+def _multikeys(value: Any, controller: str) -> tuple[Multikey, ...]:
+    """Ed25519 ``Multikey`` entries of ``assertionMethod``; anything unreadable is skipped.
+
+    References (a bare key id) cannot be used without a fetch and are skipped too; other key
+    types (``Ed25519VerificationKey2020``, JWKs, other curves) are not supported yet.
+    """
+    keys: list[Multikey] = []
+    for entry in _mappings(value):
+        types = entry.get("type", entry.get("@type"))
+        if "Multikey" not in (types if isinstance(types, list) else [types]):
+            continue
+        key_id = entry.get("id")
+        multibase = entry.get("publicKeyMultibase")
+        key_controller = entry.get("controller", controller)
+        if not (
+            isinstance(key_id, str)
+            and key_id
+            and isinstance(multibase, str)
+            and isinstance(key_controller, str)
+        ):
+            continue
+        try:
+            raw = ed25519_from_multibase(multibase)
+        except ValueError:
+            continue
+        keys.append(
+            Multikey(id=key_id, controller=key_controller, public_key_multibase=multibase, raw=raw)
+        )
+    return tuple(keys)
+
+
 def parse_actor(doc: Mapping[str, Any], preferred_language: str = "en") -> Actor:
     """Read an actor document; ``id`` and a string ``inbox`` are required."""
     doc = _require_mapping(doc)
@@ -315,6 +355,7 @@ def parse_actor(doc: Mapping[str, Any], preferred_language: str = "en") -> Actor
         also_known_as=as_ids(doc.get("alsoKnownAs")),
         icon_url=_link(doc.get("icon")),
         raw=doc,
+        multikeys=_multikeys(doc.get("assertionMethod"), actor_id),
     )
 
 

@@ -6,6 +6,7 @@ __all__ = [
     "ACTIVITY_TYPES",
     "ACTOR_TYPES",
     "AS_CONTEXT",
+    "MULTIKEY_CONTEXT",
     "OBJECT_TYPES",
     "PUBLIC",
     "PUBLIC_SPELLINGS",
@@ -16,6 +17,7 @@ PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 PUBLIC_SPELLINGS: frozenset[str] = frozenset({PUBLIC, "as:Public", "Public"})
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_CONTEXT = "https://w3id.org/security/v1"
+MULTIKEY_CONTEXT = "https://w3id.org/security/multikey/v1"
 
 ACTOR_TYPES: frozenset[str] = frozenset(
     {"Person", "Group", "Service", "Application", "Organization"}

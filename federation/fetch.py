@@ -19,16 +19,23 @@ from yarl import URL
 
 from federation.errors import FetchError
 from federation.keys import SigningKey
+from federation.signatures import rfc9421
 from federation.signatures.cavage import sign_request
 
 __all__ = [
     "ACTIVITY_ACCEPT",
+    "CAVAGE",
+    "RFC9421",
+    "SIGNATURE_SCHEMES",
     "HostNotAllowed",
     "HttpClient",
     "ResponseTooLarge",
 ]
 
 ACTIVITY_ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
+RFC9421 = "rfc9421"  # RFC 9421 HTTP Message Signatures (Signature-Input + Signature)
+CAVAGE = "cavage"  # draft-cavage-http-signatures-12 (Signature with keyId=...)
+SIGNATURE_SCHEMES = (RFC9421, CAVAGE)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _POST_TEXT_LIMIT = 1000
@@ -199,14 +206,20 @@ class HttpClient:
         *,
         key: SigningKey,
         content_type: str = "application/activity+json",
+        scheme: str = CAVAGE,
     ) -> tuple[int, str]:
         """POST a signed body; return the status and at most 1000 characters of the response.
 
-        Redirects are not followed. Network errors and timeouts raise FetchError.
+        ``scheme`` is ``CAVAGE`` (draft-cavage ``Signature`` with ``Digest``) or ``RFC9421``
+        (``Signature-Input`` + ``Signature`` with ``Content-Digest``). Redirects are not
+        followed. Network errors and timeouts raise FetchError.
         """
         self._check_allowed(url)
+        if scheme not in SIGNATURE_SCHEMES:
+            raise ValueError(f"unknown signature scheme: {scheme}")
         session = self._get_session()
-        headers = sign_request(
+        sign = rfc9421.sign_request if scheme == RFC9421 else sign_request
+        headers = sign(
             method="POST", url=url, key=key, body=body, headers={"Content-Type": content_type}
         )
         try:

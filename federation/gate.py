@@ -1,8 +1,9 @@
 """The one authentication gate of the federation blueprint.
 
 Every check an incoming request must pass lives here, in order, and each failure raises a
-FederationError whose message names the check: size, content type, signature (with digest and
-Date window), the allowlist, and for activities that the signer owns the actor.
+FederationError whose message names the check: size, content type, signature (draft-cavage or
+RFC 9421, with digest and Date/created window), the allowlist, and for activities that the
+signer owns the actor.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from activitystreams.model import Object
 from .errors import BadRequest, Forbidden, PayloadTooLarge, SignatureError, UnsupportedMediaType
 from .keys import load_public_key
 from .resolve import KeyResolver
+from .signatures import rfc9421
 from .signatures.cavage import SignatureParams, parse_signature_header, verify_request
 
 __all__ = ["ACTIVITY_MEDIA_TYPES", "Gate", "GateConfig", "InboxRequest", "SignedRequest"]
@@ -37,6 +39,7 @@ class GateConfig:
     max_body_bytes: int = 1_000_000
     max_skew: timedelta = timedelta(hours=12)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    scheme: str = "https"  # our public scheme: RFC 9421 ``@target-uri`` is rebuilt with it
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +77,11 @@ class Gate:
             )
 
     async def authenticate(self, request: SignedRequest) -> str:
-        """Verify the HTTP signature; return the id of the actor that owns the key."""
+        """Verify the HTTP signature; return the id of the actor that owns the key.
+
+        RFC 9421 when the request carries ``Signature-Input`` (and its ``Signature`` is not a
+        draft-cavage one), draft-cavage otherwise. Both resolve the key the same way.
+        """
         value = request.headers.get("signature")
         if value is None:
             auth = request.headers.get("authorization", "")
@@ -83,33 +90,50 @@ class Gate:
         if "signature-input" in request.headers and (
             value is None or "keyid=" not in value.lower()
         ):
-            # An RFC 9421 message signature (``Signature`` is then ``sig1=:...:``). 401, never
-            # 400, so that a double-knocking sender retries with draft-cavage; never treated
-            # as an unsigned request.
-            raise SignatureError(
-                "RFC 9421 message signatures are not accepted yet; sign with draft-cavage"
-            )
+            return await self._authenticate_rfc9421(request)
         if value is None:
             raise SignatureError("missing Signature header")
         params = parse_signature_header(value)
-        key_host = urlsplit(params.key_id).netloc
+        return await self._with_key(
+            params.key_id, lambda pem: self._verify_cavage(request, params, pem)
+        )
+
+    async def _authenticate_rfc9421(self, request: SignedRequest) -> str:
+        # Every refusal is a 401 naming RFC 9421, never a 400: a double-knocking sender then
+        # retries with draft-cavage, and nothing is ever taken as an unsigned delivery.
+        try:
+            signature = rfc9421.parse_signature(request.headers)
+            host = request.headers.get("host")
+            if not host:
+                raise SignatureError("missing Host header")
+            url = f"{self._config.scheme}://{host}{request.target}"
+            return await self._with_key(
+                signature.key_id,
+                lambda pem: self._verify_rfc9421(request, url, signature, pem),
+            )
+        except SignatureError as exc:
+            raise SignatureError(f"RFC 9421 signature: {exc.message}") from exc
+
+    async def _with_key(self, key_id: str, verify: Callable[[str], None]) -> str:
+        """Allowlist, resolve the key (cache, then fetch), verify; refetch once on failure."""
+        key_host = urlsplit(key_id).netloc
         if not key_host:
-            raise SignatureError(f"keyId {params.key_id!r} is not a URL")
+            raise SignatureError(f"keyId {key_id!r} is not a URL")
         if not self._config.allow(key_host):
             raise Forbidden(f"domain not allowed: {key_host}")
-        cached = await self._resolver.cached(params.key_id)
-        key = cached or await self._resolver.fetch(params.key_id)
+        cached = await self._resolver.cached(key_id)
+        key = cached or await self._resolver.fetch(key_id)
         try:
-            self._verify(request, params, key.pem)
+            verify(key.pem)
         except SignatureError:
             # The actor may have rotated its key: refetch once (rate-limited), never in a loop.
-            if cached is None or not self._resolver.may_refetch(params.key_id):
+            if cached is None or not self._resolver.may_refetch(key_id):
                 raise
-            key = await self._resolver.fetch(params.key_id)
-            self._verify(request, params, key.pem)
+            key = await self._resolver.fetch(key_id)
+            verify(key.pem)
         return key.owner
 
-    def _verify(self, request: SignedRequest, params: SignatureParams, pem: str) -> None:
+    def _verify_cavage(self, request: SignedRequest, params: SignatureParams, pem: str) -> None:
         verify_request(
             method=request.method,
             target=request.target,
@@ -119,6 +143,20 @@ class Gate:
             now=self._config.clock(),
             max_skew=self._config.max_skew,
             params=params,
+        )
+
+    def _verify_rfc9421(
+        self, request: SignedRequest, url: str, signature: rfc9421.MessageSignature, pem: str
+    ) -> None:
+        rfc9421.verify_request(
+            method=request.method,
+            url=url,
+            headers=request.headers,
+            body=request.body,
+            public_key=load_public_key(pem),
+            now=self._config.clock(),
+            max_skew=self._config.max_skew,
+            signature=signature,
         )
 
     def read_activity(self, body: bytes, signer: str) -> InboxRequest:

@@ -11,16 +11,21 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
+from activitystreams.multikey import ed25519_from_multibase, ed25519_multibase
 from federation.errors import SignatureError
 
 __all__ = [
     "PrivateKey",
     "PublicKey",
     "SigningKey",
+    "ed25519_public_key_from_multibase",
     "generate_ed25519_keypair",
     "generate_rsa_keypair",
     "load_private_key",
     "load_public_key",
+    "multibase_from_public_key",
+    "multibase_to_pem",
+    "pem_to_multibase",
 ]
 
 PrivateKey = rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
@@ -93,3 +98,37 @@ class SigningKey:
     def from_pem(cls, key_id: str, pem: str) -> SigningKey:
         """Build a signing key from a PEM private key (the parsed key is cached)."""
         return cls(key_id=key_id, private_key=load_private_key(pem))
+
+
+def ed25519_public_key_from_multibase(value: str) -> ed25519.Ed25519PublicKey:
+    """The Ed25519 key of a FEP-521a ``publicKeyMultibase`` (``z6Mk...``).
+
+    A peer's malformed value raises SignatureError (401), naming the flaw.
+    """
+    try:
+        return ed25519.Ed25519PublicKey.from_public_bytes(ed25519_from_multibase(value))
+    except ValueError as exc:
+        raise SignatureError(f"invalid Multikey: {exc}") from exc
+
+
+def multibase_from_public_key(key: ed25519.Ed25519PublicKey) -> str:
+    """The ``publicKeyMultibase`` of an Ed25519 public key."""
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return ed25519_multibase(raw)
+
+
+@functools.lru_cache(maxsize=4096)
+def multibase_to_pem(value: str) -> str:
+    """A ``publicKeyMultibase`` as PEM (SubjectPublicKeyInfo), the form keys are stored in."""
+    key = ed25519_public_key_from_multibase(value)
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode("ascii")
+
+
+def pem_to_multibase(pem: str) -> str:
+    """The ``publicKeyMultibase`` of an Ed25519 public key given as PEM."""
+    key = load_public_key(pem)
+    if not isinstance(key, ed25519.Ed25519PublicKey):
+        raise SignatureError("not an Ed25519 public key")
+    return multibase_from_public_key(key)

@@ -20,6 +20,7 @@ __all__ = [
     "DocumentSource",
     "InboxLog",
     "InboxRecord",
+    "PeerPreferences",
     "StoredKey",
 ]
 
@@ -89,6 +90,20 @@ class DeliveryQueue(Protocol):
         error: str | None,
         retry_at: datetime | None,
     ) -> None: ...
+
+
+class PeerPreferences(Protocol):
+    """What we learned about each peer server: which signature scheme its inbox accepts.
+
+    ``host`` is the inbox URL's netloc (``host`` or ``host:port``); a scheme is ``"rfc9421"`` or
+    ``"cavage"`` (``federation.fetch.RFC9421`` / ``CAVAGE``).
+    """
+
+    async def scheme(self, host: str) -> str | None:
+        """The scheme that last worked for ``host``, or None when we do not know yet."""
+
+    async def remember(self, host: str, scheme: str) -> None:
+        """Record that ``scheme`` worked for ``host``."""
 
 
 class DocumentSource(Protocol):

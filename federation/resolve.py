@@ -13,12 +13,13 @@ from activitystreams.vocab import ACTOR_TYPES
 
 from .errors import FetchError, SignatureError
 from .fetch import HttpClient
-from .keys import SigningKey
+from .keys import SigningKey, multibase_to_pem
 from .protocols import ActorStore, StoredKey
 
 __all__ = ["KeyResolver"]
 
 REFETCH_INTERVAL = 60.0  # seconds between two refetches of the same keyId
+_MAX_TRACKED = 10_000  # keyIds whose last refetch is remembered (older entries are pruned)
 
 
 class KeyResolver:
@@ -26,7 +27,9 @@ class KeyResolver:
 
     Accepts the three keyId forms seen in the wild (``actor#main-key``, ``actor/key`` documents
     that name their owner, and the bare actor URL) and never recurses deeper than one fetch of
-    the key document plus one fetch of its owner.
+    the key document plus one fetch of its owner. A keyId may also name an Ed25519 ``Multikey``
+    the actor lists under ``assertionMethod`` (FEP-521a, ``actor#ed25519-key``); its controller
+    must be the actor.
     """
 
     def __init__(
@@ -34,11 +37,14 @@ class KeyResolver:
         store: ActorStore,
         client: HttpClient,
         instance_key: Callable[[], Awaitable[SigningKey]],
+        *,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
         self._client = client
         self._instance_key = instance_key
-        self._last_fetch: dict[str, float] = {}
+        self._clock = clock
+        self._last_refetch: dict[str, float] = {}
 
     async def cached(self, key_id: str) -> StoredKey | None:
         return await self._store.key(key_id)
@@ -50,12 +56,25 @@ class KeyResolver:
         return await self.fetch(key_id)
 
     def may_refetch(self, key_id: str) -> bool:
-        """A failed verification may refetch a cached key once a minute, never in a loop."""
-        last = self._last_fetch.get(key_id)
-        return last is None or time.monotonic() - last > REFETCH_INTERVAL
+        """Claim the refetch of a cached key after a failed verification; False if too soon.
+
+        One refetch per keyId per REFETCH_INTERVAL, counted from the last *refetch*: the first
+        ordinary fetch (a cache miss) does not count, so a key rotated right after first
+        contact is picked up at once. A True answer is the claim itself (the caller refetches
+        once), so concurrent or repeated bad signatures cause at most one fetch a minute.
+        """
+        now = self._clock()
+        last = self._last_refetch.get(key_id)
+        if last is not None and now - last < REFETCH_INTERVAL:
+            return False
+        if len(self._last_refetch) >= _MAX_TRACKED:
+            self._last_refetch = {
+                k: t for k, t in self._last_refetch.items() if now - t < REFETCH_INTERVAL
+            }
+        self._last_refetch[key_id] = now
+        return True
 
     async def fetch(self, key_id: str) -> StoredKey:
-        self._last_fetch[key_id] = time.monotonic()
         url, fragment = urldefrag(key_id)
         signer = await self._instance_key()
         try:
@@ -85,6 +104,17 @@ class KeyResolver:
             raise SignatureError(f"key owner document is invalid: {exc.message}") from exc
         keys = actor.public_keys
         chosen = next((k for k in keys if k.id == key_id), None)
+        multikey = next((k for k in actor.multikeys if k.id == key_id), None)
+        if chosen is None and multikey is not None:
+            # An Ed25519 key under assertionMethod (FEP-521a). The actor is remembered as
+            # fetched: its RSA key stays the stored ``publicKey``.
+            if multikey.controller != actor.id:
+                raise SignatureError(
+                    f"key {key_id} is controlled by {multikey.controller}, not {actor.id}"
+                )
+            await self._store.remember(actor)
+            multikey_pem = multibase_to_pem(multikey.public_key_multibase)
+            return StoredKey(key_id=key_id, owner=actor.id, pem=multikey_pem)
         if chosen is None and owner_url is not None and listed is not None:
             # The owner's document lists its key under another id (``#main-key``) while the
             # key URL serves the same key: trust it when both live on the owner's host.

@@ -6,13 +6,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import orjson
 
 from activitystreams import InvalidDocument, parse_activity
 
 from .errors import FederationError, FetchError, Rejected, RetryLater
-from .fetch import HttpClient
+from .fetch import CAVAGE, RFC9421, HttpClient
 from .keys import SigningKey
 from .protocols import (
     ActivityHandler,
@@ -20,15 +21,25 @@ from .protocols import (
     DeliveryQueue,
     InboxLog,
     InboxRecord,
+    PeerPreferences,
 )
 from .states import DeliveryState, InboxState, RetryPolicy
 
-__all__ = ["PERMANENT_STATUSES", "DeliveryWorker", "InboxWorker", "merge_inboxes"]
+__all__ = [
+    "KNOCK_AGAIN",
+    "PERMANENT_STATUSES",
+    "DeliveryWorker",
+    "InboxWorker",
+    "merge_inboxes",
+]
 
 log = logging.getLogger("plein.federation")
 
 # Statuses after which retrying cannot help: the peer refused the activity itself.
 PERMANENT_STATUSES = frozenset({400, 403, 404, 405, 410, 413, 415, 422})
+# Statuses on which a first knock with an unproven signature scheme is retried with the other.
+# 401 is the answer RFC 9421 asks for; some servers answer 400. Never 5xx: that hides real errors.
+KNOCK_AGAIN = frozenset({400, 401})
 
 
 def merge_inboxes(targets: list[tuple[str, str | None]]) -> list[str]:
@@ -127,11 +138,13 @@ class DeliveryWorker(_Loop):
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         concurrency: int = 16,
         poll_seconds: float = 2.0,
+        peers: PeerPreferences | None = None,
     ) -> None:
         super().__init__(poll_seconds)
         self._queue = queue
         self._client = client
         self._signing_key = signing_key
+        self._peers = peers
         self._policy = policy
         self._clock = clock
         self._concurrency = concurrency
@@ -142,11 +155,33 @@ class DeliveryWorker(_Loop):
             await asyncio.gather(*(self._deliver(job) for job in jobs))
         return len(jobs)
 
+    async def _post(self, job: DeliveryJob, key: SigningKey) -> tuple[int, str]:
+        """POST with the double-knock, remembering per peer host which scheme works.
+
+        Without a peer memory, draft-cavage only. An unknown peer gets RFC 9421 first and, on
+        401 or 400, draft-cavage at once. A remembered scheme is used directly; when it gets a
+        401 (the peer changed, or its key cache is stale), the other scheme is tried once. The
+        scheme that earns a 2xx is remembered.
+        """
+        if self._peers is None:
+            return await self._client.post(job.inbox, job.payload, key=key, scheme=CAVAGE)
+        host = urlsplit(job.inbox).netloc.lower()
+        known = await self._peers.scheme(host)
+        first = known if known in (RFC9421, CAVAGE) else RFC9421
+        status, text = await self._client.post(job.inbox, job.payload, key=key, scheme=first)
+        used = first
+        if status == 401 or (known is None and status in KNOCK_AGAIN):
+            used = CAVAGE if first == RFC9421 else RFC9421
+            status, text = await self._client.post(job.inbox, job.payload, key=key, scheme=used)
+        if 200 <= status < 300 and used != known:
+            await self._peers.remember(host, used)
+        return status, text
+
     async def _deliver(self, job: DeliveryJob) -> None:
         status: int | None = None
         try:
             key = await self._signing_key(job.signer)
-            status, text = await self._client.post(job.inbox, job.payload, key=key)
+            status, text = await self._post(job, key)
             error = None if 200 <= status < 300 else f"HTTP {status}: {text[:200]}"
         except FetchError as exc:
             error = exc.message

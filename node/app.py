@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from quart import Quart, Response, jsonify
 from tortoise.context import TortoiseContext
@@ -23,7 +24,7 @@ from .handlers import InboxHandler
 from .runtime import build_runtime
 from .services.accounts import ensure_instance_actor, signing_key
 from .settings import Settings
-from .stores import DbDeliveryQueue, DbInboxLog
+from .stores import DbDeliveryQueue, DbInboxLog, DbPeerPreferences
 from .web import create_web
 
 __all__ = ["create_app"]
@@ -77,11 +78,16 @@ def create_app(settings: Settings) -> Quart:
         lambda actor: signing_key(rt, actor),
         policy=settings.delivery_policy,
         poll_seconds=settings.poll_seconds,
+        peers=DbPeerPreferences(),
     )
     rt.wake_delivery = delivery_worker.wake
     documents = NodeDocuments(rt)
     gate = Gate(
-        GateConfig(allow=settings.allows, max_body_bytes=settings.max_inbox_bytes),
+        GateConfig(
+            allow=settings.allows,
+            max_body_bytes=settings.max_inbox_bytes,
+            scheme=urlsplit(settings.base_url).scheme,
+        ),
         resolver,
     )
     app.register_blueprint(

@@ -36,6 +36,10 @@ from .stores import upsert_actor
 
 __all__ = ["InboxHandler"]
 
+MAX_REF = 512  # the longest URL the posts table keeps (uri, in_reply_to_uri, url)
+MAX_CONTENT = 100_000  # characters of remote HTML read; the rest is cut before sanitising
+MAX_NAME = 500  # characters of a title (name) shown above the content
+TITLED_TYPES = frozenset({"Article", "Page", "Event", "Video", "Question"})
 POST_TYPES = frozenset({"Note", "Article", "Question", "Page", "Video", "Image", "Event", "Audio"})
 ANCESTOR_DEPTH = 20
 ANCESTOR_BUDGET_SECONDS = 20.0
@@ -276,12 +280,13 @@ class InboxHandler:
         existing = await Post.filter(uri=obj.id).first()
         if existing is not None:
             return existing
+        if len(obj.id) > MAX_REF:
+            raise Rejected(f"object: id longer than {MAX_REF} characters")
+        in_reply_to = _ref(obj.in_reply_to)
         parent = None
-        if obj.in_reply_to:
-            parent = await Post.filter(uri=obj.in_reply_to).first()
-        content = sanitize_remote_html(obj.content or "")
-        if obj.name and obj.type in ("Article", "Page", "Event", "Video", "Question"):
-            content = f"<p><strong>{_escape(obj.name)}</strong></p>{content}"
+        if in_reply_to:
+            parent = await Post.filter(uri=in_reply_to).first()
+        content = _content(obj)
         published = obj.published or self.rt.clock()
         counts = _counts(obj.raw)
         async with in_transaction():
@@ -293,9 +298,9 @@ class InboxHandler:
                 summary=_plain(obj.summary),
                 sensitive=obj.sensitive,
                 visibility=str(visibility_of(obj.to, obj.cc, author.followers_uri)),
-                in_reply_to_uri=obj.in_reply_to,
+                in_reply_to_uri=in_reply_to,
                 in_reply_to=parent,
-                url=obj.url,
+                url=_ref(obj.url),
                 published=published,
                 updated=obj.updated,
                 local=False,
@@ -348,7 +353,7 @@ class InboxHandler:
             return
         if post.author_id != actor.id:
             raise Rejected(f"{actor.uri} may not update {obj.id}")
-        content = sanitize_remote_html(obj.content or "")
+        content = _content(obj)
         summary = _plain(obj.summary)
         async with in_transaction():
             if content != post.content or summary != post.summary:
@@ -465,6 +470,26 @@ def _counts(raw: Any) -> dict[str, int]:
         if isinstance(value, dict) and isinstance(value.get("totalItems"), int):
             counts[field] = max(0, value["totalItems"])
     return counts
+
+
+def _ref(uri: str | None) -> str | None:
+    """A reference the posts table can keep: a longer one is dropped, never cut (a cut URL is
+    another URL)."""
+    return uri if uri and len(uri) <= MAX_REF else None
+
+
+def _content(obj: Object) -> str:
+    """The post's HTML: sanitised content (cut at MAX_CONTENT), with the title (``name``, plain
+    text) above it for long-form types, or as the content when there is no other text."""
+    content = sanitize_remote_html((obj.content or "")[:MAX_CONTENT])
+    title = _plain(obj.name)[:MAX_NAME].strip()
+    if not title:
+        return content
+    if obj.type in TITLED_TYPES:
+        return f"<p><strong>{_escape(title)}</strong></p>{content}"
+    if not html_to_text(content):
+        return f"<p>{_escape(title)}</p>"
+    return content
 
 
 def _text(value: str | None) -> str:

@@ -7,11 +7,13 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from activitystreams.model import Actor as ASActor
+from federation.keys import multibase_to_pem
 from federation.protocols import DeliveryJob, InboxRecord, StoredKey
 from federation.states import (
     DELIVERY_TRANSITIONS,
@@ -22,9 +24,9 @@ from federation.states import (
 )
 
 from .convert.html import sanitize_remote_html
-from .models import Actor, Delivery, InboxEntry
+from .models import Actor, Delivery, InboxEntry, Peer
 
-__all__ = ["DbActorStore", "DbDeliveryQueue", "DbInboxLog", "claim_rows"]
+__all__ = ["DbActorStore", "DbDeliveryQueue", "DbInboxLog", "DbPeerPreferences", "claim_rows"]
 
 LEASE = timedelta(seconds=120)  # a claimed row comes back to the queue if its worker dies
 M = TypeVar("M", bound=Model)
@@ -56,6 +58,10 @@ class DbActorStore:
     async def key(self, key_id: str) -> StoredKey | None:
         actor = await Actor.filter(key_id=key_id).first()
         if actor is None:
+            multikey = await Actor.filter(ed25519_key_id=key_id).first()
+            if multikey is not None and multikey.ed25519_public_multibase:
+                pem = multibase_to_pem(multikey.ed25519_public_multibase)
+                return StoredKey(key_id=key_id, owner=multikey.uri, pem=pem)
             # keyId forms: a bare actor URL, or a fragment we cached under the actor id
             actor = await Actor.filter(uri=key_id.split("#", 1)[0]).first()
             if actor is None or (actor.key_id != key_id and "#" in key_id):
@@ -87,14 +93,21 @@ async def upsert_actor(doc: ASActor) -> Actor:
     if key is not None:
         values["key_id"] = key.id
         values["public_key_pem"] = key.pem
+    multikey = next((k for k in doc.multikeys if k.controller == doc.id), None)
+    values["ed25519_key_id"] = multikey.id if multikey else None
+    values["ed25519_public_multibase"] = multikey.public_key_multibase if multikey else None
     existing = await Actor.filter(uri=doc.id).first()
-    if existing is not None:
-        if existing.local:
-            return existing
-        await Actor.filter(id=existing.id).update(**values)
-        await existing.refresh_from_db()
+    if existing is None:
+        try:
+            return await Actor.create(uri=doc.id, local=False, **values)
+        except IntegrityError:
+            # A concurrent request (a new peer's first burst) stored it a moment ago.
+            existing = await Actor.get(uri=doc.id)
+    if existing.local:
         return existing
-    return await Actor.create(uri=doc.id, local=False, **values)
+    await Actor.filter(id=existing.id).update(**values)
+    await existing.refresh_from_db()
+    return existing
 
 
 class DbInboxLog:
@@ -189,3 +202,28 @@ class DbDeliveryQueue:
 
     async def release_all(self) -> None:
         await Delivery.filter(state="pending").update(locked_until=None)
+
+
+class DbPeerPreferences:
+    """Which signature scheme each peer host accepts, in the ``peers`` table.
+
+    Answers are cached in memory (one row per peer, read on every delivery); another process's
+    newer answer is picked up at the next 401, which makes the worker knock with the other scheme.
+    """
+
+    def __init__(self) -> None:
+        self._cache: dict[str, str | None] = {}
+
+    async def scheme(self, host: str) -> str | None:
+        if host not in self._cache:
+            row = await Peer.filter(host=host).first()
+            self._cache[host] = row.signature_scheme if row else None
+        return self._cache[host]
+
+    async def remember(self, host: str, scheme: str) -> None:
+        if not await Peer.filter(host=host).update(signature_scheme=scheme):
+            try:
+                await Peer.create(host=host, signature_scheme=scheme)
+            except IntegrityError:  # another worker created it meanwhile
+                await Peer.filter(host=host).update(signature_scheme=scheme)
+        self._cache[host] = scheme

@@ -1,4 +1,4 @@
-"""HTTP message signatures: body digests and draft-cavage signatures."""
+"""HTTP message signatures: body digests, draft-cavage here, RFC 9421 in ``rfc9421``."""
 
 from __future__ import annotations
 

@@ -31,6 +31,8 @@ def actor_document(actor: Actor) -> dict[str, Any]:
         manually_approves_followers=actor.manually_approves,
         url=actor.uri,
         published=actor.created_at,
+        ed25519_key_id=actor.ed25519_key_id,
+        ed25519_public_multibase=actor.ed25519_public_multibase,
     )
 
 

@@ -9,7 +9,12 @@ import secrets
 from tortoise.transactions import in_transaction
 
 from activitystreams import build
-from federation.keys import SigningKey, generate_rsa_keypair
+from federation.keys import (
+    SigningKey,
+    generate_ed25519_keypair,
+    generate_rsa_keypair,
+    pem_to_multibase,
+)
 
 from ..convert.html import render_markdown
 from ..convert.to_as import actor_document
@@ -44,7 +49,7 @@ async def create_account(
     manually_approves: bool | None = None,
     token: str | None = None,
 ) -> tuple[Account, str]:
-    """Create a local person with an RSA key; return the account and its API token."""
+    """Create a local person with an RSA and an Ed25519 key; return the account and its token."""
     username = username.strip().lower()
     if not USERNAME.match(username):
         raise Invalid(
@@ -81,6 +86,9 @@ async def _create(
     token: str | None,
 ) -> tuple[Account, str]:
     private_pem, public_pem = generate_rsa_keypair()
+    # The extra Ed25519 key (FEP-521a), published under assertionMethod. Accounts created before
+    # it existed stay RSA-only: RSA remains the key every delivery and fetch is signed with.
+    ed25519_private_pem, ed25519_public_pem = generate_ed25519_keypair()
     token = token or secrets.token_urlsafe(32)
     async with in_transaction():
         actor = await Actor.create(
@@ -96,6 +104,8 @@ async def _create(
             followers_uri=f"{uri}/followers",
             key_id=f"{uri}#main-key",
             public_key_pem=public_pem,
+            ed25519_key_id=f"{uri}#ed25519-key",
+            ed25519_public_multibase=pem_to_multibase(ed25519_public_pem),
             manually_approves=manually_approves,
             local=True,
         )
@@ -103,6 +113,7 @@ async def _create(
             actor=actor,
             username=username,
             private_key_pem=private_pem,
+            ed25519_private_pem=ed25519_private_pem,
             token_hash=_token_hash(token),
         )
     return account, token
@@ -169,7 +180,7 @@ async def update_profile(
     async with in_transaction():
         await actor.save()
         doc = actor_document(actor)
-        doc.pop("@context", None)
+        context = doc.pop("@context")
         activity = build.update(
             id=f"{actor.uri}#updates/{secrets.token_hex(8)}",
             actor=actor.uri,
@@ -177,5 +188,7 @@ async def update_profile(
             to=[f"{actor.uri}/followers"],
             cc=[],
         )
+        # The actor's context declares its Multikey terms too (a superset of build.CONTEXT).
+        activity["@context"] = context
         await deliver(rt, activity, signer=actor, inboxes=await followers_inboxes(actor))
     return actor

@@ -20,6 +20,7 @@ import orjson
 import pytest
 
 from federation.signatures.cavage import sign_request
+from federation.signatures.rfc9421 import sign_request as rfc9421_sign
 from tests.cases import load_case
 
 from .harness import Api, Network, Node, eventually
@@ -231,9 +232,18 @@ async def test_sig_rfc9421_and_double_knock(
     hq = await network.node("hq", users=("alice",))
     alice = hq.api(session, "alice")
     relay = peer.actor("relay")
-    body = orjson.dumps(
-        rehost(data["body"], hosts(peer, hq, ("https://relay.hq.test/actor", relay.id)))
-    )
+    carol = peer.actor("carol")
+    announce = rehost(data["body"], hosts(peer, hq, ("https://relay.hq.test/actor", relay.id)))
+    peer.objects["/notes/42"] = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": peer.url("/notes/42"),
+        "type": "Note",
+        "attributedTo": carol.id,
+        "content": "<p>Canteen opens Monday</p>",
+        "to": [PUBLIC],
+        "published": "2026-12-03T09:00:00Z",
+    }
+    body = orjson.dumps(announce)
     digest = base64.b64encode(hashlib.sha256(body).digest()).decode()
     headers = {
         "Content-Type": "application/activity+json",
@@ -243,18 +253,36 @@ async def test_sig_rfc9421_and_double_knock(
         ),
         "Signature": "sig1=:" + base64.b64encode(b"\x01" * 256).decode() + ":",
     }
+    # A bad RFC 9421 signature: 401 naming RFC 9421 (never 400 or 5xx: the sender falls back).
     for url in (inbox(hq), inbox(hq, "alice")):
         async with session.post(url, data=body, headers=headers) as resp:
             text = await resp.text()
-            assert resp.status == 401, text  # never 400 or 5xx: the sender falls back
-            assert "9421" in text
+            assert resp.status == 401, text
+            assert "RFC 9421" in text and "does not verify" in text
     # Signature-Input alone (a sender that forgot Signature) is the same answer.
     del headers["Signature"]
     async with session.post(inbox(hq), data=body, headers=headers) as resp:
-        assert resp.status == 401
-        assert "9421" in await resp.text()
+        text = await resp.text()
+        assert resp.status == 401, text
+        assert "RFC 9421" in text and "missing Signature header" in text
     state = await alice.call("GET", "/admin/federation")
     assert not state["inbox"], state  # nothing recorded as if it were unsigned
+
+    # Signed for real (the case's components: @method @target-uri @authority content-digest
+    # content-type), the relay's Announce is accepted and processed.
+    signed = rfc9421_sign(
+        method="POST",
+        url=inbox(hq),
+        key=relay.key,
+        body=body,
+        headers={"Content-Type": "application/activity+json"},
+    )
+    assert "Signature-Input" in signed and "Digest" not in signed
+    async with session.post(inbox(hq), data=body, headers=signed) as resp:
+        assert resp.status == 202, await resp.text()
+    state = await settled(alice)
+    assert state["inbox"] == {"processed": 1}, state
+    assert await alice.wait_status(peer.url("/notes/42"))
 
 
 async def test_sig_key_fetch_deadlock(network: Network, session: aiohttp.ClientSession) -> None:
