@@ -38,8 +38,11 @@ log = logging.getLogger("plein.federation")
 # Statuses after which retrying cannot help: the peer refused the activity itself.
 PERMANENT_STATUSES = frozenset({400, 403, 404, 405, 410, 413, 415, 422})
 # Statuses on which a first knock with an unproven signature scheme is retried with the other.
-# 401 is the answer RFC 9421 asks for; some servers answer 400. Never 5xx: that hides real errors.
-KNOCK_AGAIN = frozenset({400, 401})
+# 401 is the answer RFC 9421 asks for; some servers answer 400, and some crash on a header they
+# cannot parse (bovine-herd 0.5.19 answers 500 to any Signature-Input: docs/interop.md). Not
+# 502/503/504 (a proxy or an overloaded peer: a second knock cannot help). A 500 to the second
+# knock too stays the row's outcome, so real errors stay visible.
+KNOCK_AGAIN = frozenset({400, 401, 500})
 
 
 def merge_inboxes(targets: list[tuple[str, str | None]]) -> list[str]:
@@ -159,7 +162,7 @@ class DeliveryWorker(_Loop):
         """POST with the double-knock, remembering per peer host which scheme works.
 
         Without a peer memory, draft-cavage only. An unknown peer gets RFC 9421 first and, on
-        401 or 400, draft-cavage at once. A remembered scheme is used directly; when it gets a
+        401, 400 or 500, draft-cavage at once. A remembered scheme is used directly; when it gets a
         401 (the peer changed, or its key cache is stale), the other scheme is tried once. The
         scheme that earns a 2xx is remembered.
         """

@@ -205,3 +205,77 @@ async def test_given_peers_answering_differently_when_delivered_then_the_status_
     assert queue.outcomes[3] == (DeliveryState.PENDING, 503, T0 + timedelta(seconds=30))
     assert queue.outcomes[4] == (DeliveryState.GIVEN_UP, 503, None)
     assert queue.outcomes[5] == (DeliveryState.PENDING, None, T0 + timedelta(seconds=30))
+
+
+@dataclass
+class MemoryPeers:
+    known: dict[str, str] = field(default_factory=dict)
+
+    async def scheme(self, host: str) -> str | None:
+        return self.known.get(host)
+
+    async def remember(self, host: str, scheme: str) -> None:
+        self.known[host] = scheme
+
+
+async def test_given_a_peer_crashing_on_rfc_9421_when_delivered_then_cavage_is_knocked() -> None:
+    # bovine-herd 0.5.19 answers 500 to any Signature-Input (docs/interop.md); a 503 is an
+    # overloaded peer, where a second knock cannot help.
+    seen: list[tuple[str, str]] = []
+
+    async def inbox(request: web.Request) -> web.Response:
+        scheme = "rfc9421" if "Signature-Input" in request.headers else "cavage"
+        seen.append((request.path, scheme))
+        if request.path == "/busy":
+            return web.Response(status=503)
+        return web.Response(status=500 if scheme == "rfc9421" else 202)
+
+    app = web.Application()
+    app.router.add_post("/{name}", inbox)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    base = f"http://127.0.0.1:{port}"
+    key = SigningKey.from_pem("https://hq.test/users/alice#main-key", generate_rsa_keypair()[0])
+    alice = "https://hq.test/users/alice"
+
+    async def signing_key(actor: str) -> SigningKey:
+        return key
+
+    policy = RetryPolicy(first_delay=timedelta(seconds=30), horizon=timedelta(days=2))
+    peers = MemoryPeers()
+    async with HttpClient(allow=lambda host: True, user_agent="test", timeout_seconds=3) as client:
+        worker = DeliveryWorker(
+            MemoryQueue([DeliveryJob(1, f"{base}/crashy", b"{}", alice, 0, T0)]),
+            client,
+            signing_key,
+            policy=policy,
+            clock=lambda: T0,
+            peers=peers,
+        )
+        await worker.run_once()
+        # Given cavage is remembered, the next delivery goes straight to it
+        queue = MemoryQueue([DeliveryJob(2, f"{base}/crashy", b"{}", alice, 0, T0)])
+        worker = DeliveryWorker(
+            queue, client, signing_key, policy=policy, clock=lambda: T0, peers=peers
+        )
+        await worker.run_once()
+        # another host (localhost): no scheme remembered for it
+        busy = MemoryQueue([DeliveryJob(3, f"http://localhost:{port}/busy", b"{}", alice, 0, T0)])
+        worker = DeliveryWorker(
+            busy, client, signing_key, policy=policy, clock=lambda: T0, peers=peers
+        )
+        await worker.run_once()
+    await runner.cleanup()
+
+    assert queue.outcomes[2] == (DeliveryState.DONE, 202, None)
+    assert peers.known == {f"127.0.0.1:{port}": "cavage"}
+    assert seen == [
+        ("/crashy", "rfc9421"),
+        ("/crashy", "cavage"),
+        ("/crashy", "cavage"),
+        ("/busy", "rfc9421"),
+    ]
+    assert busy.outcomes[3] == (DeliveryState.PENDING, 503, T0 + timedelta(seconds=30))
