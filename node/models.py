@@ -17,6 +17,7 @@ __all__ = [
     "Post",
     "PostEdit",
     "PostRecipient",
+    "RelaySubscription",
     "Share",
     "Tombstone",
 ]
@@ -41,6 +42,8 @@ class Actor(Model):
     ed25519_key_id = fields.CharField(512, null=True, db_index=True)  # FEP-521a Multikey id
     ed25519_public_multibase = fields.TextField(null=True)
     manually_approves = fields.BooleanField(default=False)
+    also_known_as = fields.JSONField(default=list)  # other ids of the same person (Move)
+    moved_to_uri = fields.CharField(512, null=True)  # set once the person has moved (Move)
     local = fields.BooleanField(default=False)
     fetched_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -76,6 +79,21 @@ class Peer(Model):
 
     class Meta:
         table = "peers"
+
+
+class RelaySubscription(Model):
+    """This node's subscription to a relay (a Follow of the Public collection)."""
+
+    id = fields.BigIntField(primary_key=True)
+    relay_uri = fields.CharField(512, unique=True)  # the relay's actor id
+    inbox = fields.CharField(512)
+    follow_uri = fields.CharField(512, unique=True)  # id of our Follow activity
+    state = fields.CharField(16, default="pending")  # pending, accepted, rejected
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "relay_subscriptions"
 
 
 class Post(Model):
