@@ -27,6 +27,7 @@ __all__ = [
     "follow",
     "format_datetime",
     "like",
+    "move",
     "note",
     "ordered_collection",
     "ordered_collection_page",
@@ -104,11 +105,15 @@ def actor_document(
     icon_url: str | None = None,
     ed25519_key_id: str | None = None,
     ed25519_public_multibase: str | None = None,
+    also_known_as: Sequence[str] = (),
+    moved_to: str | None = None,
 ) -> dict[str, Any]:
     """An actor document (Person, Group, Service, ...) with its RSA key and shared inbox.
 
     With ``ed25519_key_id`` and ``ed25519_public_multibase`` the document also lists that key
     under ``assertionMethod`` as a FEP-521a ``Multikey`` controlled by the actor.
+    ``also_known_as`` (the person's other accounts) is published as ``alsoKnownAs``, always an
+    array; ``moved_to`` as ``movedTo`` (declared in ``@context`` the way Mastodon does).
     """
     multikey = ed25519_key_id is not None and ed25519_public_multibase is not None
     doc: dict[str, Any] = {
@@ -135,6 +140,11 @@ def actor_document(
         doc["published"] = format_datetime(published)
     if icon_url is not None:
         doc["icon"] = {"type": "Image", "url": icon_url}
+    if also_known_as:
+        doc["alsoKnownAs"] = list(also_known_as)
+    if moved_to is not None:
+        doc["movedTo"] = moved_to
+        doc["@context"][-1]["movedTo"] = {"@id": "as:movedTo", "@type": "@id"}
     if multikey:
         doc["assertionMethod"] = [
             {
@@ -341,6 +351,28 @@ def announce(
     """Announce (boost) of an object by reference, as Mastodon sends it."""
     return activity(
         type="Announce", id=id, actor=actor, object=object, to=to, cc=cc, published=published
+    )
+
+
+def move(
+    *,
+    id: str,
+    actor: str,
+    target: str,
+    to: Iterable[str] = (),
+    cc: Iterable[str] = (),
+    published: datetime | None = None,
+) -> dict[str, Any]:
+    """Move of ``actor`` to the account ``target`` (whose ``alsoKnownAs`` lists ``actor``)."""
+    return activity(
+        type="Move",
+        id=id,
+        actor=actor,
+        object=actor,
+        to=to,
+        cc=cc,
+        published=published,
+        target=target,
     )
 
 

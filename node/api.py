@@ -15,7 +15,7 @@ from .errors import Invalid, NodeError, NotFound
 from .ids import parse_id
 from .models import Account, Actor, Delivery, Follow, InboxEntry, Like, Notification, Post, Share
 from .runtime import Runtime
-from .services import follows, posts, reactions, timelines
+from .services import follows, moves, posts, reactions, relays, timelines
 from .services.accounts import authenticate, update_profile
 from .services.actors import MAX_REF, find_actor, resolve_actor
 from .services.visibility import may_see
@@ -108,14 +108,25 @@ def create_api(rt: Runtime) -> Blueprint:
     @login
     async def update_credentials() -> Response:
         data = await body()
+        aliases = data.get("also_known_as")
+        if aliases is not None and not isinstance(aliases, list):
+            raise Invalid("also_known_as: must be a list of handles or actor URLs")
         actor = await update_profile(
             rt,
             g.me,
             display_name=_text(data, "display_name"),
             summary=_text(data, "note"),
             manually_approves=_flag(data, "locked"),
+            also_known_as=None if aliases is None else await moves.resolve_aliases(rt, aliases),
         )
         return jsonify(account_json(actor, netloc))
+
+    @api.post("/accounts/move")
+    @login
+    async def move_account() -> Response:
+        target = _text(await body(), "target") or ""
+        actor, failures = await moves.move_account(rt, g.me, target)
+        return jsonify(account_json(actor, netloc) | {"followers_not_moved": failures})
 
     @api.get("/accounts/lookup")
     @login
@@ -372,6 +383,12 @@ def create_api(rt: Runtime) -> Blueprint:
                 "inbox_errors": errors,
             }
         )
+
+    @api.get("/admin/relays")
+    @login
+    async def relay_subscriptions() -> Response:
+        """The relays this node subscribes to, with the state of each subscription."""
+        return jsonify([relays.subscription_json(s) for s in await relays.subscriptions()])
 
     return api
 

@@ -156,6 +156,61 @@ def user_add(
         raise click.ClickException(exc.message) from exc
 
 
+@main.group()
+def relay() -> None:
+    """Subscribe this node to relays (the company relay spreads public posts to every node)."""
+
+
+def _relay_command(settings: Settings, work: Callable[[Any], Awaitable[str]]) -> None:
+    from .errors import NodeError
+
+    try:
+        click.echo(asyncio.run(with_database(settings, work)))
+    except NodeError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+@relay.command("subscribe")
+@click.argument("relay_actor_url")
+@node_options
+def relay_subscribe(relay_actor_url: str, **options: Any) -> None:
+    """Follow the relay at RELAY_ACTOR_URL (sent once; a running node delivers it)."""
+    from .services import relays
+
+    async def work(rt: Any) -> str:
+        sub = await relays.subscribe(rt, relay_actor_url)
+        return f"{sub.relay_uri} {sub.state} (follow {sub.follow_uri})"
+
+    _relay_command(settings_from(**options), work)
+
+
+@relay.command("unsubscribe")
+@click.argument("relay_actor_url")
+@node_options
+def relay_unsubscribe(relay_actor_url: str, **options: Any) -> None:
+    """Stop following the relay (Undo of the Follow) and forget the subscription."""
+    from .services import relays
+
+    async def work(rt: Any) -> str:
+        await relays.unsubscribe(rt, relay_actor_url)
+        return f"unsubscribed from {relay_actor_url}"
+
+    _relay_command(settings_from(**options), work)
+
+
+@relay.command("list")
+@node_options
+def relay_list(**options: Any) -> None:
+    """The relays this node subscribes to, one a line: actor URL and state."""
+    from .services import relays
+
+    async def work(rt: Any) -> str:
+        rows = await relays.subscriptions()
+        return "\n".join(f"{s.relay_uri} {s.state}" for s in rows) or "no relay subscriptions"
+
+    _relay_command(settings_from(**options), work)
+
+
 @main.command()
 @node_options
 def migrate(**options: Any) -> None:

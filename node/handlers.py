@@ -14,9 +14,11 @@ from tortoise.transactions import in_transaction
 from activitystreams import Activity, InvalidDocument, Object, parse_object
 from activitystreams import Actor as ASActor
 from activitystreams.audience import visibility as visibility_of
+from activitystreams.vocab import PUBLIC_SPELLINGS
 from federation.errors import FederationError, Rejected, RetryLater
 
 from .convert.html import html_to_text, sanitize_remote_html
+from .errors import Invalid, NodeError
 from .models import (
     Actor,
     Follow,
@@ -25,10 +27,12 @@ from .models import (
     Post,
     PostEdit,
     PostRecipient,
+    RelaySubscription,
     Share,
     Tombstone,
 )
 from .runtime import Runtime
+from .services import moves, relays
 from .services.accounts import signing_key
 from .services.follows import send_accept
 from .services.posts import push_counts
@@ -68,6 +72,7 @@ class InboxHandler:
             "EmojiReact": self._like,
             "Announce": self._announce,
             "Block": self._block,
+            "Move": self._move,
         }
 
     async def handle(self, activity: Activity, *, signer: str) -> None:
@@ -116,7 +121,35 @@ class InboxHandler:
             return await Follow.filter(follower=follower, followee=followee).first()
         return None
 
+    async def _relay_subscription(
+        self, activity: Activity, actor: Actor
+    ) -> RelaySubscription | None:
+        """Our subscription to the relay ``actor`` that this Accept/Reject answers, if any:
+        matched by the Follow's id, else by the embedded Follow (our actor, the Public IRI)."""
+        sub = await RelaySubscription.filter(relay_uri=actor.uri).first()
+        if sub is None:
+            return None
+        inner = activity.object
+        follow_id = inner.id if isinstance(inner, Activity) else activity.object_id
+        if follow_id == sub.follow_uri:
+            return sub
+        if (
+            isinstance(inner, Activity)
+            and inner.type == "Follow"
+            and inner.actor == self.rt.instance_actor_uri
+            and (inner.object_id in PUBLIC_SPELLINGS or inner.object_id == actor.uri)
+        ):
+            return sub
+        return None
+
     async def _accept(self, activity: Activity, actor: Actor) -> None:
+        sub = await self._relay_subscription(activity, actor)
+        if sub is not None:
+            if sub.state == "rejected":
+                raise Rejected(f"the subscription to {actor.uri} was rejected before")
+            sub.state = "accepted"
+            await sub.save()
+            return
         inner = activity.object
         follower = None
         if isinstance(inner, Activity):
@@ -128,6 +161,12 @@ class InboxHandler:
         await row.save()
 
     async def _reject(self, activity: Activity, actor: Actor) -> None:
+        sub = await self._relay_subscription(activity, actor)
+        if sub is not None:
+            sub.state = "rejected"  # final: never re-sent, not even after a restart
+            await sub.save()
+            log.warning("relay %s rejected this node's subscription", actor.uri)
+            return
         inner = activity.object
         follower = None
         if isinstance(inner, Activity):
@@ -186,6 +225,28 @@ class InboxHandler:
         if target is not None:
             await Follow.filter(follower=target, followee=actor).delete()
             await Follow.filter(follower=actor, followee=target).delete()
+
+    async def _move(self, activity: Activity, actor: Actor) -> None:
+        """Move of a remote account: checked, then its local followers follow the new one.
+
+        Idempotent: a retry re-checks the target and moves only the followers left over.
+        """
+        if activity.object_id != actor.uri:
+            raise Rejected(f"{actor.uri} may only move itself, not {activity.object_id}")
+        if not activity.target:
+            raise Rejected("Move without a target")
+        try:
+            new = await moves.fresh_target(self.rt, actor.uri, activity.target)
+        except Invalid as exc:
+            raise Rejected(exc.message) from exc
+        except NodeError as exc:
+            raise RetryLater(exc.message) from exc
+        if actor.moved_to_uri != new.uri:
+            await Actor.filter(id=actor.id).update(moved_to_uri=new.uri)
+            actor.moved_to_uri = new.uri
+        failures = await moves.migrate_followers(self.rt, actor, new)
+        if failures:
+            raise RetryLater(f"{len(failures)} followers not moved yet: {'; '.join(failures)}")
 
     # -- posts ------------------------------------------------------------------------------
 
@@ -443,6 +504,8 @@ class InboxHandler:
             if stored is None:
                 return
             post = await Post.filter(id=stored.id).select_related("author").get()
+        if await relays.is_relay(actor):
+            return  # a relay spreads posts: the post is stored, but nobody shared it
         async with in_transaction():
             _, created = await Share.get_or_create(
                 actor=actor, post=post, defaults={"uri": activity.id}

@@ -42,7 +42,8 @@ class Actor(Model):
     ed25519_key_id = fields.CharField(512, null=True, db_index=True)  # FEP-521a Multikey id
     ed25519_public_multibase = fields.TextField(null=True)
     manually_approves = fields.BooleanField(default=False)
-    also_known_as = fields.JSONField(default=list)  # other ids of the same person (Move)
+    # other ids of the same person (Move)
+    also_known_as: fields.JSONField[list[str]] = fields.JSONField(default=list)
     moved_to_uri = fields.CharField(512, null=True)  # set once the person has moved (Move)
     local = fields.BooleanField(default=False)
     fetched_at = fields.DatetimeField(null=True)

@@ -88,6 +88,7 @@ async def upsert_actor(doc: ASActor) -> Actor:
         "outbox": doc.outbox,
         "followers_uri": doc.followers,
         "manually_approves": doc.manually_approves_followers,
+        "also_known_as": [u for u in doc.also_known_as if len(u) <= 512][:20],
         "fetched_at": datetime.now().astimezone(),
     }
     if key is not None:

@@ -28,6 +28,8 @@ def account_json(actor: Actor, local_netloc: str) -> dict[str, Any]:
         "group": actor.type == "Group",
         "local": actor.local,
         "created_at": _iso(actor.created_at),
+        "also_known_as": list(actor.also_known_as or []),
+        "moved_to": actor.moved_to_uri,
     }
 
 

@@ -33,6 +33,8 @@ def actor_document(actor: Actor) -> dict[str, Any]:
         published=actor.created_at,
         ed25519_key_id=actor.ed25519_key_id,
         ed25519_public_multibase=actor.ed25519_public_multibase,
+        also_known_as=[str(u) for u in actor.also_known_as or []],
+        moved_to=actor.moved_to_uri,
     )
 
 

@@ -164,8 +164,12 @@ async def update_profile(
     display_name: str | None = None,
     summary: str | None = None,
     manually_approves: bool | None = None,
+    also_known_as: list[str] | None = None,
 ) -> Actor:
-    """Change a profile and tell the followers' nodes (``Update`` of the actor)."""
+    """Change a profile and tell the followers' nodes (``Update`` of the actor).
+
+    ``also_known_as`` are actor ids (already resolved) of the person's other accounts.
+    """
     if display_name is not None:
         display_name = display_name.strip()
         if len(display_name) > 100:
@@ -177,6 +181,8 @@ async def update_profile(
         actor.summary = render_markdown(summary) if summary.strip() else ""
     if manually_approves is not None:
         actor.manually_approves = manually_approves
+    if also_known_as is not None:
+        actor.also_known_as = list(also_known_as)
     async with in_transaction():
         await actor.save()
         doc = actor_document(actor)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from activitystreams import Actor as ASActor
 from activitystreams import InvalidDocument, parse_actor
 from federation import webfinger
 from federation.errors import FederationError
@@ -14,7 +15,7 @@ from ..runtime import Runtime
 from ..stores import upsert_actor
 from .accounts import signing_key
 
-__all__ = ["MAX_REF", "fetch_actor", "find_actor", "resolve_actor"]
+__all__ = ["MAX_REF", "fetch_actor", "fetch_actor_document", "find_actor", "resolve_actor"]
 
 MAX_REF = 500  # longer than any actor URL or handle this node stores
 
@@ -56,13 +57,21 @@ async def resolve_actor(rt: Runtime, ref: str) -> Actor:
     return await fetch_actor(rt, ref)
 
 
+async def fetch_actor_document(rt: Runtime, uri: str) -> ASActor:
+    """The actor document at ``uri``, fetched now with a signed GET (never from the cache).
+
+    Raises federation's FederationError when it cannot be fetched and InvalidDocument when it
+    is not an actor.
+    """
+    key = await signing_key(rt, rt.instance_actor_uri)
+    return parse_actor(await rt.client.get_json(uri, key=key))
+
+
 async def fetch_actor(rt: Runtime, uri: str) -> Actor:
     if not rt.settings.allows(urlsplit(uri).netloc):
         raise Invalid(f"domain not allowed: {urlsplit(uri).netloc}")
-    key = await signing_key(rt, rt.instance_actor_uri)
     try:
-        doc = await rt.client.get_json(uri, key=key)
-        parsed = parse_actor(doc)
+        parsed = await fetch_actor_document(rt, uri)
     except FederationError as exc:
         raise NotFound(f"cannot fetch {uri}: {exc.message}") from exc
     except InvalidDocument as exc:

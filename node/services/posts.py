@@ -62,6 +62,8 @@ async def create_post(
     sensitive: bool = False,
     type_: str = "Note",
 ) -> Post:
+    if author.moved_to_uri is not None:
+        raise Invalid(f"this account has moved to {author.moved_to_uri} and can no longer post")
     text = _check_text(text)
     if visibility not in VISIBILITIES:
         raise Invalid(f"visibility: one of {', '.join(sorted(VISIBILITIES))}")

@@ -239,3 +239,41 @@ def test_given_tombstone_when_built_then_shape() -> None:
     assert doc["type"] == "Tombstone"
     assert doc["formerType"] == "Note"
     assert doc["deleted"] == "2026-12-03T09:30:15Z"
+
+
+def test_given_move_when_built_then_object_is_the_actor_and_target_kept() -> None:
+    new = "https://maastricht.test/users/alice"
+    doc = build.move(id=ALICE + "#moves/1", actor=ALICE, target=new, to=[FOLLOWERS])
+    assert doc["type"] == "Move" and doc["object"] == ALICE and doc["target"] == new
+    assert doc["to"] == [FOLLOWERS] and doc["cc"] == []
+    activity = parse_activity(doc)
+    assert activity.object_id == ALICE and activity.target == new
+
+
+def test_given_moved_actor_when_built_then_also_known_as_and_moved_to_are_read() -> None:
+    new = "https://maastricht.test/users/alice"
+    doc = build.actor_document(
+        id=ALICE,
+        type="Person",
+        preferred_username="alice",
+        name="Alice",
+        summary=None,
+        inbox=ALICE + "/inbox",
+        outbox=ALICE + "/outbox",
+        followers=FOLLOWERS,
+        following=ALICE + "/following",
+        shared_inbox=None,
+        key_id=ALICE + "#main-key",
+        public_key_pem=PEM,
+        manually_approves_followers=False,
+        url=None,
+        published=None,
+        also_known_as=[new],
+        moved_to=new,
+    )
+    assert doc["alsoKnownAs"] == [new] and doc["movedTo"] == new
+    assert parse_actor(doc).also_known_as == (new,)
+    expanded = expand(doc)[0]
+    assert expanded["https://www.w3.org/ns/activitystreams#movedTo"] == [{"@id": new}]
+    assert expanded["https://www.w3.org/ns/activitystreams#alsoKnownAs"] == [{"@id": new}]
+    assert "movedTo" not in build.CONTEXT[-1]  # the shared context is not changed

@@ -29,6 +29,8 @@ class PeerActor:
     private_pem: str
     public_pem: str
     inbox_log: list[dict[str, Any]] = field(default_factory=list)
+    also_known_as: list[str] = field(default_factory=list)  # published as alsoKnownAs
+    type: str = "Person"
 
     @property
     def id(self) -> str:
@@ -45,7 +47,7 @@ class PeerActor:
     def document(self) -> dict[str, Any]:
         return build.actor_document(
             id=self.id,
-            type="Person",
+            type=self.type,
             preferred_username=self.username,
             name=self.username.title(),
             summary="",
@@ -59,6 +61,7 @@ class PeerActor:
             manually_approves_followers=False,
             url=self.id,
             published=None,
+            also_known_as=self.also_known_as,
         )
 
 
@@ -73,6 +76,7 @@ class TestPeer:
         self.actors: dict[str, PeerActor] = {}
         self.objects: dict[str, dict[str, Any]] = {}  # path -> document served on GET
         self.received: list[dict[str, Any]] = []
+        self.received_headers: list[dict[str, str]] = []  # the headers of each received POST
         self._runner: web.AppRunner | None = None
 
     @property
@@ -109,6 +113,7 @@ class TestPeer:
 
     async def _inbox(self, request: web.Request) -> web.Response:
         self.received.append(orjson.loads(await request.read()))
+        self.received_headers.append(dict(request.headers))
         return web.Response(status=202)
 
     async def _object(self, request: web.Request) -> web.Response:
