@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -27,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 from federation.errors import SignatureError
 from federation.keys import SigningKey
 from federation.signatures.digest import digest_header, verify_content_digest, verify_digest
+from federation.signatures.wire import sign_bytes, wire_host_and_target
 
 __all__ = [
     "DEFAULT_MAX_SKEW",
@@ -42,7 +42,6 @@ __all__ = [
 DEFAULT_MAX_SKEW = timedelta(hours=12)
 """Mastodon's window: a Date (or ``(created)``) more than 12 hours from our clock is refused."""
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _PARAM = re.compile(r'\s*([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"([^"]*)"|([^",\s]*))\s*(?:,|$)')
 
@@ -177,27 +176,6 @@ def signing_string(
     return "\n".join(lines)
 
 
-def _wire_host(url: str) -> tuple[str, str]:
-    """Return (Host header as sent on the wire, request target) for a URL."""
-    parts = urlsplit(url)
-    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
-        raise ValueError(f"not an absolute http(s) URL: {url}")
-    host = parts.hostname
-    if ":" in host:
-        host = f"[{host}]"
-    if parts.port is not None and parts.port != _DEFAULT_PORTS[parts.scheme]:
-        host = f"{host}:{parts.port}"
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return host, target
-
-
-def _sign(key: SigningKey, data: bytes) -> bytes:
-    private = key.private_key
-    if isinstance(private, rsa.RSAPrivateKey):
-        return private.sign(data, padding.PKCS1v15(), hashes.SHA256())
-    return private.sign(data)
-
-
 def sign_request(
     *,
     method: str,
@@ -215,7 +193,7 @@ def sign_request(
     ``(request-target) host date`` plus ``accept`` if given. RSA keys sign ``rsa-sha256``,
     Ed25519 keys ``hs2019``.
     """
-    host, target = _wire_host(url)
+    host, target = wire_host_and_target(url)
     moment = now if now is not None else datetime.now(UTC)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
@@ -233,7 +211,7 @@ def sign_request(
     elif "accept" in given:
         names.append("accept")
     text = signing_string(method, target, out, names)
-    signature = base64.b64encode(_sign(key, text.encode("utf-8"))).decode("ascii")
+    signature = base64.b64encode(sign_bytes(key, text.encode("utf-8"))).decode("ascii")
     algorithm = "rsa-sha256" if isinstance(key.private_key, rsa.RSAPrivateKey) else "hs2019"
     out["Signature"] = (
         f'keyId="{key.key_id}",algorithm="{algorithm}",'

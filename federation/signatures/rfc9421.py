@@ -24,11 +24,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import http_sf
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from http_message_signatures import (
     HTTPMessageSignaturesException,
     HTTPMessageSigner,
@@ -42,6 +40,7 @@ from http_message_signatures.algorithms import ED25519, RSA_PSS_SHA512, RSA_V1_5
 from federation.errors import SignatureError
 from federation.keys import SigningKey
 from federation.signatures.digest import content_digest_header, verify_content_digest
+from federation.signatures.wire import sign_bytes, wire_host_and_target
 
 __all__ = [
     "DEFAULT_MAX_SKEW",
@@ -54,7 +53,6 @@ __all__ = [
 ]
 
 DEFAULT_MAX_SKEW = timedelta(hours=12)
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _OURS = frozenset({"host", "date", "digest", "content-digest", "signature", "signature-input"})
 
@@ -283,25 +281,6 @@ def verify_request(
     )
 
 
-def _wire_host(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
-        raise ValueError(f"not an absolute http(s) URL: {url}")
-    host = parts.hostname
-    if ":" in host:
-        host = f"[{host}]"
-    if parts.port is not None and parts.port != _DEFAULT_PORTS[parts.scheme]:
-        host = f"{host}:{parts.port}"
-    return host
-
-
-def _sign(key: SigningKey, data: bytes) -> bytes:
-    private = key.private_key
-    if isinstance(private, rsa.RSAPrivateKey):
-        return private.sign(data, padding.PKCS1v15(), hashes.SHA256())
-    return private.sign(data)
-
-
 def sign_request(
     *,
     method: str,
@@ -324,7 +303,7 @@ def sign_request(
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     out = {name: value for name, value in (headers or {}).items() if name.lower() not in _OURS}
-    out["Host"] = _wire_host(url)
+    out["Host"] = wire_host_and_target(url)[0]
     out["Date"] = format_datetime(moment.astimezone(UTC), usegmt=True)
     components: list[str] = ["@method", "@target-uri", "@authority"]
     given = {name.lower() for name in out}
@@ -360,5 +339,5 @@ def _apply_signature(
         label=label,
         use_existing_digest=any(name.lower() == "content-digest" for name in headers),
     )
-    signer.apply(message, prepared, _sign(key, prepared.signature_base))
+    signer.apply(message, prepared, sign_bytes(key, prepared.signature_base))
     return message.headers
