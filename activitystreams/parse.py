@@ -23,7 +23,13 @@ from activitystreams.model import (
     PublicKey,
 )
 from activitystreams.multikey import ed25519_from_multibase
-from activitystreams.vocab import ACTIVITY_TYPES, ACTOR_TYPES, OBJECT_TYPES
+from activitystreams.vocab import (
+    ACTIVITY_TYPES,
+    ACTOR_TYPES,
+    OBJECT_TYPES,
+    PUBLIC,
+    PUBLIC_SPELLINGS,
+)
 
 __all__ = [
     "COLLECTION_TYPES",
@@ -389,6 +395,8 @@ def _embedded(
             raise InvalidDocument("object: not a single object")
         value = value[0]
     if isinstance(value, str):
+        if value in PUBLIC_SPELLINGS:  # a relay subscription follows the Public collection
+            return PUBLIC, None
         return _check_url(value, "object"), None
     if not isinstance(value, Mapping):
         raise InvalidDocument("object: not a string or object")

@@ -84,9 +84,16 @@ def main() -> None:
 
 @main.command()
 @node_options
-def run(**options: Any) -> None:
+@click.option(
+    "--relay",
+    "relay",
+    is_flag=True,
+    default=None,
+    help="Also act as the company relay: other nodes subscribe, public posts spread (PLEIN_RELAY).",
+)
+def run(relay: bool | None, **options: Any) -> None:
     """Start one node: web server, inbox worker and delivery worker."""
-    settings = settings_from(**options)
+    settings = settings_from(**options, relay=relay)
     serve(settings)
 
 

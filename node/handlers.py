@@ -32,7 +32,7 @@ from .models import (
     Tombstone,
 )
 from .runtime import Runtime
-from .services import moves, relays
+from .services import moves, relay_mode, relays
 from .services.accounts import signing_key
 from .services.follows import send_accept
 from .services.posts import push_counts
@@ -87,6 +87,11 @@ class InboxHandler:
     # -- follows -----------------------------------------------------------------------------
 
     async def _follow(self, activity: Activity, actor: Actor) -> None:
+        if relay_mode.is_subscription(self.rt, activity):
+            if not self.rt.settings.relay:
+                raise Rejected("this node is not a relay")
+            await relay_mode.accept_subscriber(self.rt, activity, actor)
+            return
         target = await Actor.filter(uri=activity.object_id or "", local=True).first()
         if target is None or target.type != "Person":
             raise Rejected(f"no local account {activity.object_id}")
@@ -261,6 +266,8 @@ class InboxHandler:
         if actor.uri not in obj.attributed_to:
             raise Rejected(f"object {obj.id} is not attributed to {actor.uri}")
         post = await self._store_post(obj, actor)
+        if post is not None and self.rt.settings.relay:
+            await relay_mode.spread(self.rt, post, actor)
         if post is not None and post.in_reply_to_uri and post.in_reply_to_id is None:
             await self._fetch_ancestors(post)
 

@@ -34,6 +34,7 @@ class Settings:
     )
     poll_seconds: float = 2.0
     run_workers: bool = True
+    relay: bool = False  # also act as the company relay (docs/operators.md)
 
     @property
     def netloc(self) -> str:
@@ -84,6 +85,8 @@ class Settings:
             first = timedelta(seconds=float(env["PLEIN_RETRY_SECONDS"]))
             values["delivery_policy"] = replace(settings.delivery_policy, first_delay=first)
             values["inbox_policy"] = replace(settings.inbox_policy, first_delay=first)
+        if env.get("PLEIN_RELAY", "").lower() in ("1", "true", "yes"):
+            values["relay"] = True
         if "PLEIN_POLL_SECONDS" in env:
             values["poll_seconds"] = float(env["PLEIN_POLL_SECONDS"])
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -9,7 +9,7 @@ import orjson
 
 from federation.worker import merge_inboxes
 
-from ..models import Actor, Delivery, Follow, Post
+from ..models import Actor, Delivery, Follow, Post, RelaySubscription
 from ..runtime import Runtime
 
 __all__ = ["deliver", "followers_inboxes", "post_audience_inboxes"]
@@ -78,4 +78,7 @@ async def post_audience_inboxes(post: Post, author: Actor) -> list[str]:
         ),
     ):
         targets += [(i, s) for i, s in model_rows]
+    if post.local and post.visibility == "public":  # the company relays this node subscribed to
+        relays = await RelaySubscription.filter(state="accepted").values_list("inbox", flat=True)
+        targets += [(str(inbox), None) for inbox in relays]
     return merge_inboxes(targets)
