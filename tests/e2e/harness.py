@@ -28,6 +28,9 @@ import asyncpg
 T = TypeVar("T")
 
 REPO = Path(__file__).resolve().parents[2]
+# Test nodes federate with loopback only: a payload naming an outside host can never make a node
+# open a connection off this machine.
+LOOPBACK = "127.0.0.1,localhost"
 PG_URL = os.environ.get("PLEIN_TEST_PG", "postgres://postgres@127.0.0.1:5432/test")
 
 
@@ -136,7 +139,7 @@ class Node:
     port: int
     data_dir: Path
     database_url: str
-    allow: str = "*"
+    allow: str = LOOPBACK
     extra_env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     tokens: dict[str, str] = field(default_factory=dict)
@@ -251,7 +254,7 @@ class Network:
             port=free_port(),
             data_dir=self.tmp / name,
             database_url=url,
-            allow=allow or "*",
+            allow=allow or LOOPBACK,
             extra_env=env or {},
         )
         node.data_dir.mkdir(parents=True, exist_ok=True)
