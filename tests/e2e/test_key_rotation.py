@@ -218,7 +218,7 @@ async def test_given_local_person_when_fetching_actor_then_ed25519_multikey_list
     assert [k.id for k in actor.multikeys] == [f"{actor_id}#ed25519-key"]
 
 
-async def test_given_key_rotated_after_first_contact_when_signed_with_new_key_then_one_refetch(
+async def test_sig_key_rotation_new_key_after_first_contact_is_refetched_once(
     network: Network, session: aiohttp.ClientSession, counting_peer: CountingPeer
 ) -> None:
     # Given a node that has fetched and cached bob's key (first contact)
@@ -263,7 +263,7 @@ async def test_given_key_rotated_after_first_contact_when_signed_with_new_key_th
     assert await alice.find_status(bad["object"]["id"]) is None
 
 
-async def test_given_actor_update_with_new_key_when_signed_with_new_key_then_no_refetch(
+async def test_sig_key_rotation_by_actor_update_needs_no_refetch(
     network: Network, session: aiohttp.ClientSession, counting_peer: CountingPeer
 ) -> None:
     # Given a node that knows bob's key
