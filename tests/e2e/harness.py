@@ -64,6 +64,17 @@ async def drop_pg_database(url: str) -> None:
         await conn.close()
 
 
+def stop_process(process: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM, then SIGKILL if it has not ended after 10 s."""
+    if process and process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 async def eventually(
     check: Callable[[], Awaitable[T]], *, timeout: float = 20.0, interval: float = 0.2
 ) -> T:
@@ -208,13 +219,7 @@ class Node:
         raise RuntimeError(f"node {self.name} did not start:\n{self.log_path.read_text()[-3000:]}")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hook runs, as in a power cut."""

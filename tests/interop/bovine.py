@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from activitystreams.loader import load_document
 from activitystreams.multikey import ed25519_multibase, encode_base58btc
+from tests.e2e.harness import stop_process
 
 BOVINE_VERSION = "0.5.19"
 RUNNER = Path(__file__).with_name("bovine_runner.py")
@@ -195,13 +195,7 @@ class BovineServer:
         raise RuntimeError(f"bovine did not start:\n{self.log()[-3000:]}")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
     def user(self, session: aiohttp.ClientSession, handle: str) -> BovineUser:
         return BovineUser(session, self.actor_ids[handle], self.keys[handle], f"{handle}")
