@@ -267,6 +267,7 @@ class InboxEntry(Model):
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField(db_index=True)
     locked_until = fields.DatetimeField(null=True)
+    lease_owner = fields.CharField(96, null=True)  # the worker process holding the lease
     last_error = fields.TextField(null=True)
     received_at = fields.DatetimeField()
     finished_at = fields.DatetimeField(null=True)
@@ -287,6 +288,7 @@ class Delivery(Model):
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField(db_index=True)
     locked_until = fields.DatetimeField(null=True)
+    lease_owner = fields.CharField(96, null=True)  # the worker process holding the lease
     last_status = fields.IntField(null=True)
     last_error = fields.TextField(null=True)
     created_at = fields.DatetimeField()

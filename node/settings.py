@@ -33,7 +33,8 @@ class Settings:
         )
     )
     poll_seconds: float = 2.0
-    run_workers: bool = True
+    lease_seconds: float = 30.0  # a claimed job returns to the queue if its worker stops renewing
+    run_workers: bool = True  # the inbox and delivery workers run inside the web process
     relay: bool = False  # also act as the company relay (docs/operators.md)
 
     @property
@@ -85,9 +86,17 @@ class Settings:
             first = timedelta(seconds=float(env["PLEIN_RETRY_SECONDS"]))
             values["delivery_policy"] = replace(settings.delivery_policy, first_delay=first)
             values["inbox_policy"] = replace(settings.inbox_policy, first_delay=first)
+        if "PLEIN_RETRY_HORIZON_SECONDS" in env:  # give-up horizon, for tests and drills
+            horizon = timedelta(seconds=float(env["PLEIN_RETRY_HORIZON_SECONDS"]))
+            delivery = values.get("delivery_policy", settings.delivery_policy)
+            inbox = values.get("inbox_policy", settings.inbox_policy)
+            values["delivery_policy"] = replace(delivery, horizon=horizon)  # type: ignore[type-var]
+            values["inbox_policy"] = replace(inbox, horizon=horizon)  # type: ignore[type-var]
         if env.get("PLEIN_RELAY", "").lower() in ("1", "true", "yes"):
             values["relay"] = True
         if "PLEIN_POLL_SECONDS" in env:
             values["poll_seconds"] = float(env["PLEIN_POLL_SECONDS"])
+        if "PLEIN_LEASE_SECONDS" in env:
+            values["lease_seconds"] = float(env["PLEIN_LEASE_SECONDS"])
         values.update({k: v for k, v in overrides.items() if v is not None})
         return replace(settings, **values)  # type: ignore[arg-type]
