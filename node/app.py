@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,18 +16,16 @@ from werkzeug.exceptions import HTTPException
 
 from federation.gate import Gate, GateConfig
 from federation.routes import create_blueprint
-from federation.worker import DeliveryWorker, InboxWorker
 
 from . import __version__
 from .api import create_api
 from .db import open_database
 from .documents import NodeDocuments
-from .handlers import InboxHandler
 from .runtime import build_runtime
-from .services.accounts import ensure_instance_actor, signing_key
+from .services.accounts import ensure_instance_actor
 from .settings import Settings
-from .stores import DbDeliveryQueue, DbInboxLog, DbPeerPreferences
 from .web import create_web
+from .workers import DELIVERY_CHANNEL, INBOX_CHANNEL, Notifier, Queues, WorkerSet
 
 __all__ = ["create_app"]
 
@@ -65,22 +65,15 @@ def create_app(settings: Settings) -> Quart:
     app.config["BODY_TIMEOUT"] = 20
     state = _State()
     rt = build_runtime(settings, user_agent=f"Plein/{__version__} (+{settings.base_url})")
-    client, resolver, postgres = rt.client, rt.resolver, rt.postgres
-    inbox_log = DbInboxLog(postgres=postgres)
-    queue = DbDeliveryQueue(postgres=postgres)
-    handler = InboxHandler(rt)
-    inbox_worker = InboxWorker(
-        inbox_log, handler, policy=settings.inbox_policy, poll_seconds=settings.poll_seconds
-    )
-    delivery_worker = DeliveryWorker(
-        queue,
-        client,
-        lambda actor: signing_key(rt, actor),
-        policy=settings.delivery_policy,
-        poll_seconds=settings.poll_seconds,
-        peers=DbPeerPreferences(),
-    )
-    rt.wake_delivery = delivery_worker.wake
+    client, resolver = rt.client, rt.resolver
+    queues = Queues.open(rt)
+    workers = WorkerSet(rt, queues)
+    wake_inbox: Callable[[], None] = workers.inbox_worker.wake
+    rt.wake_delivery = workers.delivery_worker.wake
+    if not settings.run_workers and rt.postgres:  # the workers are `plein worker` processes
+        notifier = Notifier()
+        wake_inbox = partial(notifier.wake, INBOX_CHANNEL)
+        rt.wake_delivery = partial(notifier.wake, DELIVERY_CHANNEL)
     documents = NodeDocuments(rt)
     gate = Gate(
         GateConfig(
@@ -93,12 +86,12 @@ def create_app(settings: Settings) -> Quart:
     app.register_blueprint(
         create_blueprint(
             gate=gate,
-            inbox=inbox_log,
+            inbox=queues.inbox,
             documents=documents,
             base_url=settings.base_url,
             local_hosts=frozenset({settings.netloc}),
             version=__version__,
-            wake_inbox=inbox_worker.wake,
+            wake_inbox=wake_inbox,
         )
     )
     app.register_blueprint(create_api(rt))
@@ -129,16 +122,14 @@ def create_app(settings: Settings) -> Quart:
         state.ctx = await open_database(settings.db_url)
         with state.ctx:
             await ensure_instance_actor(rt)
-            # `plein run` is the only process of its node: a lease still held in the database
-            # belonged to this node's previous run (killed mid-job), so hand the rows back now
-            # instead of waiting for the lease to expire.
-            await inbox_log.release_all()
-            await queue.release_all()
+            if not rt.postgres:
+                # On SQLite the node is this one process: a lease still held in the database
+                # belonged to its previous run (killed mid-job), so hand the rows back now. On
+                # PostgreSQL other processes may hold leases; a dead one's run out by themselves.
+                await queues.inbox.leases.release_all()
+                await queues.delivery.leases.release_all()
             if settings.run_workers:
-                state.tasks = [
-                    asyncio.create_task(inbox_worker.run(state.stop)),
-                    asyncio.create_task(delivery_worker.run(state.stop)),
-                ]
+                state.tasks = workers.start(state.stop)
 
     @app.after_serving
     async def stop() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -91,13 +92,56 @@ def main() -> None:
     default=None,
     help="Also act as the company relay: other nodes subscribe, public posts spread (PLEIN_RELAY).",
 )
-def run(relay: bool | None, **options: Any) -> None:
+@click.option(
+    "--web",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Web processes sharing the port (more than 1 needs PostgreSQL).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Separate worker processes for the inbox and deliveries (needs PostgreSQL); without "
+    "it the workers run inside the web process. 0: workers run elsewhere (`plein worker`).",
+)
+@click.option("--listen-fd", type=int, default=None, hidden=True)
+def run(
+    relay: bool | None, web: int, workers: int | None, listen_fd: int | None, **options: Any
+) -> None:
     """Start one node: web server, inbox worker and delivery worker."""
     settings = settings_from(**options, relay=relay)
-    serve(settings)
+    if listen_fd is not None:  # one web process of a multi-process node (node/supervise.py)
+        serve(replace(settings, run_workers=False), listen_fd=listen_fd)
+        return
+    if web == 1 and workers is None:
+        serve(settings)
+        return
+    require_postgres(settings, "several processes per node")
+    from .supervise import Supervisor
+
+    asyncio.run(with_database(settings, _ready))  # migrate once, before the processes start
+    click.echo(
+        f"Plein node {settings.name} at {settings.base_url}: {web} web and {workers or 0} "
+        f"worker processes ({settings.db_url})"
+    )
+    raise SystemExit(Supervisor(settings, web=web, workers=workers or 0).run())
 
 
-def serve(settings: Settings) -> None:
+async def _ready(rt: Any) -> None:
+    return None
+
+
+def require_postgres(settings: Settings, what: str) -> None:
+    if not settings.uses_postgres:
+        raise click.ClickException(
+            f"{what} need PostgreSQL (--database-url postgres://...): a SQLite node is one "
+            "process, and `plein run` alone runs its web server and workers"
+        )
+
+
+def serve(settings: Settings, *, listen_fd: int | None = None) -> None:
     from hypercorn.asyncio import serve as hypercorn_serve
     from hypercorn.config import Config
 
@@ -105,7 +149,7 @@ def serve(settings: Settings) -> None:
 
     app = create_app(settings)
     config = Config()
-    config.bind = [settings.bind_address]
+    config.bind = [f"fd://{listen_fd}"] if listen_fd is not None else [settings.bind_address]
     config.accesslog = None
     config.graceful_timeout = 3
 
@@ -114,10 +158,38 @@ def serve(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        click.echo(f"Plein node {settings.name} at {settings.base_url} ({settings.db_url})")
+        if listen_fd is None:
+            click.echo(f"Plein node {settings.name} at {settings.base_url} ({settings.db_url})")
         await hypercorn_serve(app, config, shutdown_trigger=stop.wait)
 
     asyncio.run(main_loop())
+
+
+@main.command()
+@node_options
+@click.option("--inbox/--no-inbox", default=True, help="Process the inbox log.")
+@click.option("--delivery/--no-delivery", default=True, help="Deliver the outgoing queue.")
+def worker(inbox: bool, delivery: bool, **options: Any) -> None:
+    """Run inbox and delivery workers for a node whose web processes run elsewhere (PostgreSQL)."""
+    settings = settings_from(**options)
+    require_postgres(settings, "separate worker processes")
+    if not (inbox or delivery):
+        raise click.ClickException("nothing to do: both --no-inbox and --no-delivery")
+    from .workers import Queues, WorkerSet
+
+    async def work(rt: Any) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        workers = WorkerSet(rt, Queues.open(rt), inbox=inbox, delivery=delivery, listen=True)
+        tasks = workers.start(stop)
+        await stop.wait()
+        _, pending = await asyncio.wait(tasks, timeout=5)
+        for task in pending:
+            task.cancel()
+
+    asyncio.run(with_database(settings, work))
 
 
 @main.group()

@@ -65,6 +65,23 @@ class Settings:
         host = netloc.rsplit(":", 1)[0] if not netloc.endswith("]") else netloc
         return netloc in self.allow or host in self.allow
 
+    def to_env(self) -> dict[str, str]:
+        """The PLEIN_* variables that give another process of this node the same settings."""
+        env = {
+            "PLEIN_BASE_URL": self.base_url,
+            "PLEIN_NAME": self.name,
+            "PLEIN_DATA_DIR": str(self.data_dir),
+            "PLEIN_DATABASE_URL": self.db_url,
+            "PLEIN_ALLOW": ",".join(self.allow),
+            "PLEIN_POLL_SECONDS": str(self.poll_seconds),
+            "PLEIN_LEASE_SECONDS": str(self.lease_seconds),
+        }
+        if self.bind:
+            env["PLEIN_BIND"] = self.bind
+        if self.relay:
+            env["PLEIN_RELAY"] = "1"
+        return env
+
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         env = os.environ

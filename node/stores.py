@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import secrets
+import socket
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -26,32 +30,83 @@ from federation.states import (
 from .convert.html import sanitize_remote_html
 from .models import Actor, Delivery, InboxEntry, Peer
 
-__all__ = ["DbActorStore", "DbDeliveryQueue", "DbInboxLog", "DbPeerPreferences", "claim_rows"]
+__all__ = [
+    "DbActorStore",
+    "DbDeliveryQueue",
+    "DbInboxLog",
+    "DbPeerPreferences",
+    "Leases",
+    "worker_identity",
+]
 
-LEASE = timedelta(seconds=120)  # a claimed row comes back to the queue if its worker dies
 M = TypeVar("M", bound=Model)
+log = logging.getLogger("plein.node")
 
 
-async def claim_rows(model: type[M], *, limit: int, now: datetime, postgres: bool) -> list[M]:
-    """Claim due pending rows for this worker: leased, and on PostgreSQL SKIP LOCKED."""
-    async with in_transaction() as conn:
-        query = (
-            model.filter(state="pending", next_attempt_at__lte=now)
-            .filter(Q(locked_until=None) | Q(locked_until__lt=now))
-            .order_by("id")
-            .limit(limit)
-            .using_db(conn)
-        )
-        if postgres:
-            query = query.select_for_update(skip_locked=True)
-        rows = await query
-        if rows:
-            await (
-                model.filter(id__in=[r.pk for r in rows])
+def worker_identity() -> str:
+    """A name for this worker process, unique across machines: host, pid and a random tag."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+class Leases:
+    """Claims on the rows of one job table (inbox log or delivery queue), held by one process.
+
+    A claimed row carries ``lease_owner`` and ``locked_until``. The owner renews its leases while
+    it lives (``renew``); a process that dies stops renewing and its rows become claimable again
+    when the lease runs out. On PostgreSQL the claim takes the rows with ``FOR UPDATE SKIP
+    LOCKED`` so concurrent claimers on any machine never take the same row; a job is finished only
+    by the process that still holds its lease.
+    """
+
+    def __init__(self, model: type[Model], *, owner: str, lease: timedelta, postgres: bool) -> None:
+        self.model = model
+        self.owner = owner
+        self.lease = lease
+        self._postgres = postgres
+
+    async def claim(self, *, limit: int, now: datetime) -> list[Any]:
+        async with in_transaction() as conn:
+            query = (
+                self.model.filter(state="pending", next_attempt_at__lte=now)
+                .filter(Q(locked_until=None) | Q(locked_until__lt=now))
+                .order_by("id")
+                .limit(limit)
                 .using_db(conn)
-                .update(locked_until=now + LEASE)
             )
-    return list(rows)
+            if self._postgres:
+                query = query.select_for_update(skip_locked=True)
+            rows = await query
+            if rows:
+                await (
+                    self.model.filter(id__in=[r.pk for r in rows])
+                    .using_db(conn)
+                    .update(locked_until=now + self.lease, lease_owner=self.owner)
+                )
+        return list(rows)
+
+    async def finish(self, row_id: int, **values: Any) -> bool:
+        """Write a job's outcome if this process still holds its lease; False if it lost it."""
+        done = await self.model.filter(id=row_id, lease_owner=self.owner).update(
+            locked_until=None, lease_owner=None, **values
+        )
+        if not done:
+            log.warning(
+                "%s %s: lease lost (this worker stalled past its lease); its outcome is left to "
+                "the worker that took it over",
+                self.model._meta.db_table,
+                row_id,
+            )
+        return bool(done)
+
+    async def renew(self, now: datetime) -> int:
+        """Extend every lease this process holds; called well within the lease period."""
+        return await self.model.filter(
+            state="pending", lease_owner=self.owner, locked_until__not_isnull=True
+        ).update(locked_until=now + self.lease)
+
+    async def release_all(self) -> None:
+        """Hand back every lease of the table: only for a node that is one process (SQLite)."""
+        await self.model.filter(state="pending").update(locked_until=None, lease_owner=None)
 
 
 class DbActorStore:
@@ -112,8 +167,8 @@ async def upsert_actor(doc: ASActor) -> Actor:
 
 
 class DbInboxLog:
-    def __init__(self, *, postgres: bool) -> None:
-        self._postgres = postgres
+    def __init__(self, *, postgres: bool, owner: str, lease: timedelta) -> None:
+        self.leases = Leases(InboxEntry, owner=owner, lease=lease, postgres=postgres)
 
     async def record(self, *, activity_id: str, signer: str, payload: bytes) -> bool:
         now = datetime.now().astimezone()
@@ -130,7 +185,7 @@ class DbInboxLog:
         return created
 
     async def claim(self, *, limit: int, now: datetime) -> Sequence[InboxRecord]:
-        rows = await claim_rows(InboxEntry, limit=limit, now=now, postgres=self._postgres)
+        rows = await self.leases.claim(limit=limit, now=now)
         return [
             InboxRecord(
                 id=r.id,
@@ -148,26 +203,22 @@ class DbInboxLog:
     ) -> None:
         check_transition(INBOX_TRANSITIONS, InboxState.PENDING, state)  # type: ignore[arg-type]
         now = datetime.now().astimezone()
-        await InboxEntry.filter(id=record.id).update(
+        await self.leases.finish(
+            record.id,
             state=state,
             attempts=record.attempts + (0 if state == InboxState.PROCESSED else 1),
             last_error=error,
             next_attempt_at=retry_at or now,
-            locked_until=None,
             finished_at=None if state == InboxState.PENDING else now,
         )
 
-    async def release_all(self) -> None:
-        """Single-process start-up: nobody else can hold a lease, so hand every row back."""
-        await InboxEntry.filter(state="pending").update(locked_until=None)
-
 
 class DbDeliveryQueue:
-    def __init__(self, *, postgres: bool) -> None:
-        self._postgres = postgres
+    def __init__(self, *, postgres: bool, owner: str, lease: timedelta) -> None:
+        self.leases = Leases(Delivery, owner=owner, lease=lease, postgres=postgres)
 
     async def claim(self, *, limit: int, now: datetime) -> Sequence[DeliveryJob]:
-        rows = await claim_rows(Delivery, limit=limit, now=now, postgres=self._postgres)
+        rows = await self.leases.claim(limit=limit, now=now)
         return [
             DeliveryJob(
                 id=r.id,
@@ -191,18 +242,15 @@ class DbDeliveryQueue:
     ) -> None:
         check_transition(DELIVERY_TRANSITIONS, DeliveryState.PENDING, state)  # type: ignore[arg-type]
         now = datetime.now().astimezone()
-        await Delivery.filter(id=job.id).update(
+        await self.leases.finish(
+            job.id,
             state=state,
             attempts=job.attempts + 1,
             last_status=status,
             last_error=error,
             next_attempt_at=retry_at or now,
-            locked_until=None,
             finished_at=None if state == DeliveryState.PENDING else now,
         )
-
-    async def release_all(self) -> None:
-        await Delivery.filter(state="pending").update(locked_until=None)
 
 
 class DbPeerPreferences:

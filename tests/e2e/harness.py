@@ -152,6 +152,7 @@ class Node:
     database_url: str
     allow: str = LOOPBACK
     extra_env: dict[str, str] = field(default_factory=dict)
+    args: tuple[str, ...] = ()  # extra arguments of `plein run`, e.g. ("--workers", "3")
     process: subprocess.Popen[bytes] | None = None
     tokens: dict[str, str] = field(default_factory=dict)
 
@@ -178,6 +179,8 @@ class Node:
                 "PLEIN_ALLOW": self.allow,
                 "PLEIN_POLL_SECONDS": "0.5",
                 "PLEIN_RETRY_SECONDS": "0.5",
+                # a killed PostgreSQL node's leases run out in seconds (renewed every second)
+                "PLEIN_LEASE_SECONDS": "3",
                 "PYTHONPATH": str(REPO),
             }
             | self.extra_env
@@ -200,7 +203,7 @@ class Node:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "node", "run"],
+            [sys.executable, "-m", "node", "run", *self.args],
             env=self.env(),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -248,6 +251,7 @@ class Network:
         allow: str | None = None,
         start: bool = True,
         env: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),
     ) -> Node:
         if database_kind() == "postgres":
             url = await create_pg_database()
@@ -261,6 +265,7 @@ class Network:
             database_url=url,
             allow=allow or LOOPBACK,
             extra_env=env or {},
+            args=args,
         )
         node.data_dir.mkdir(parents=True, exist_ok=True)
         for user in users:
