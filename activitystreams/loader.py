@@ -86,11 +86,29 @@ def load_document(url: str, options: Mapping[str, Any] | None = None) -> dict[st
     }
 
 
+def _keyword_value_ok(keyword: str, value: Any) -> bool:
+    """The JSON type a term definition's keyword allows (pyld crashes on some others)."""
+    if keyword in ("@id", "@language", "@direction"):
+        return value is None or isinstance(value, str)
+    if keyword in ("@type", "@reverse", "@index", "@nest"):
+        return isinstance(value, str)
+    if keyword == "@container":
+        items = value if isinstance(value, list) else [value]
+        return value is None or all(isinstance(item, str) for item in items)
+    if keyword in ("@protected", "@prefix"):
+        return isinstance(value, bool)
+    return True  # @context: checked by pyld when the term is used
+
+
 def _clean_term(term: str, definition: Any) -> bool:
     if definition is None or isinstance(definition, str):
         return True
     if isinstance(definition, Mapping):
-        bad = [key for key in definition if key not in _TERM_KEYWORDS]
+        bad = [
+            key
+            for key, value in definition.items()
+            if key not in _TERM_KEYWORDS or not _keyword_value_ok(key, value)
+        ]
         if not bad:
             return True
         log.debug("dropping JSON-LD term %r: invalid keys %r", term, bad)
@@ -135,12 +153,18 @@ def expand(doc: Mapping[str, Any]) -> list[Any]:
     """JSON-LD expansion with bundled contexts only; invalid inline terms are dropped first."""
     if not isinstance(doc, Mapping):
         raise InvalidDocument("document: not a JSON object")
+    cleaned = _clean(doc)
     try:
-        result = jsonld.expand(_clean(doc), {"documentLoader": load_document})
+        result = jsonld.expand(cleaned, {"documentLoader": load_document})
     except jsonld.JsonLdError as exc:
         raise InvalidDocument(f"@context: {_reason(exc)}") from None
     except RecursionError:
         raise InvalidDocument("document: nested too deeply") from None
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+        # pyld assumes well-typed JSON-LD in places (a list where it expects a string): a
+        # document that trips it is invalid JSON-LD, not a crash of ours.
+        log.debug("pyld failed on a document: %r", exc)
+        raise InvalidDocument(f"@context: invalid JSON-LD ({type(exc).__name__})") from None
     expanded: list[Any] = result
     return expanded
 

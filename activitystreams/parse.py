@@ -172,11 +172,21 @@ def _text(doc: Mapping[str, Any], key: str, preferred: str) -> str | None:
     return None
 
 
-def _link(value: Any) -> str | None:
-    """A URL from a string, a Link/Image object (href or url), or a list (first usable)."""
+_MAX_LINK_DEPTH = 4
+"""How deeply ``url`` objects may nest (an Image whose url is a Link is depth 2)."""
+
+
+def _link(value: Any, depth: int = 0) -> str | None:
+    """A URL from a string, a Link/Image object (href or url), or a list (first usable).
+
+    Nested ``url`` objects deeper than _MAX_LINK_DEPTH are ignored: JSON parsers accept about
+    a thousand levels, more than Python's recursion limit.
+    """
+    if depth > _MAX_LINK_DEPTH:
+        return None
     if isinstance(value, list):
         for item in value:
-            found = _link(item) if not isinstance(item, list) else None
+            found = _link(item, depth + 1) if not isinstance(item, list) else None
             if found is not None:
                 return found
         return None
@@ -188,7 +198,7 @@ def _link(value: Any) -> str | None:
             if isinstance(inner, str) and inner:
                 return inner
             if isinstance(inner, Mapping | list):
-                found = _link(inner) if key == "url" else None
+                found = _link(inner, depth + 1) if key == "url" else None
                 if found is not None:
                     return found
     return None

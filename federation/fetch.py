@@ -87,8 +87,15 @@ class HttpClient:
         max_response_bytes: int = 2_000_000,
         timeout_seconds: float = 10,
         max_redirects: int = 3,
+        max_connections: int = 100,
+        max_connections_per_host: int = 32,
     ) -> None:
         self._allow = allow
+        # A per-host cap under the total: a peer that hangs every request can hold at most
+        # this many connections until the deadline, never the whole pool (other peers' fetches
+        # and deliveries would queue behind it).
+        self.max_connections = max_connections
+        self.max_connections_per_host = max_connections_per_host
         self._user_agent = user_agent
         self.max_response_bytes = max_response_bytes
         self.timeout_seconds = timeout_seconds
@@ -114,7 +121,11 @@ class HttpClient:
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(
+                limit=self.max_connections, limit_per_host=self.max_connections_per_host
+            )
             self._session = aiohttp.ClientSession(
+                connector=connector,
                 headers={"User-Agent": self._user_agent},
                 timeout=aiohttp.ClientTimeout(total=self.timeout_seconds),
                 trust_env=False,

@@ -126,8 +126,19 @@ class Gate:
         try:
             verify(key.pem)
         except SignatureError:
-            # The actor may have rotated its key: refetch once (rate-limited), never in a loop.
-            if cached is None or not self._resolver.may_refetch(key_id):
+            if cached is None:
+                raise
+            # The actor may have rotated its key. An Update of the actor already processed
+            # (here or by another process of this node) has put the new key in the store: use it.
+            stored = await self._resolver.stored(key_id)
+            if stored is not None and stored.pem != cached.pem:
+                try:
+                    verify(stored.pem)
+                    return stored.owner
+                except SignatureError:
+                    pass
+            # Otherwise refetch once (rate-limited), never in a loop.
+            if not self._resolver.may_refetch(key_id):
                 raise
             key = await self._resolver.fetch(key_id)
             verify(key.pem)

@@ -19,6 +19,7 @@ from .protocols import ActorStore, StoredKey
 __all__ = ["KeyResolver"]
 
 REFETCH_INTERVAL = 60.0  # seconds between two refetches of the same keyId
+KEY_CACHE_SECONDS = 300.0  # how long a key found in the store is trusted without asking again
 _MAX_TRACKED = 10_000  # keyIds whose last refetch is remembered (older entries are pruned)
 
 
@@ -45,12 +46,39 @@ class KeyResolver:
         self._instance_key = instance_key
         self._clock = clock
         self._last_refetch: dict[str, float] = {}
+        # keyId -> (key, monotonic expiry): one database query per key per KEY_CACHE_SECONDS
+        # instead of one per request. A rotated key is found by the refetch after a failed
+        # verification, and the expiry bounds how long a key deleted by another process is used.
+        self._keys: dict[str, tuple[StoredKey, float]] = {}
 
     async def cached(self, key_id: str) -> StoredKey | None:
-        return await self._store.key(key_id)
+        now = self._clock()
+        hit = self._keys.get(key_id)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        key = await self._store.key(key_id)
+        if key is not None:
+            self._keep(key, now)
+        return key
+
+    async def stored(self, key_id: str) -> StoredKey | None:
+        """The key as the store has it now, bypassing the cache (and refreshing it).
+
+        After a failed verification with a cached key: the store may hold a newer key, put there
+        by an ``Update`` of the actor that this or another process has processed meanwhile.
+        """
+        self._keys.pop(key_id, None)
+        return await self.cached(key_id)
+
+    def _keep(self, key: StoredKey, now: float) -> None:
+        if len(self._keys) >= _MAX_TRACKED:
+            self._keys = {k: v for k, v in self._keys.items() if v[1] > now}
+            if len(self._keys) >= _MAX_TRACKED:
+                self._keys.clear()
+        self._keys[key.key_id] = (key, now + KEY_CACHE_SECONDS)
 
     async def resolve(self, key_id: str) -> StoredKey:
-        key = await self._store.key(key_id)
+        key = await self.cached(key_id)
         if key is not None:
             return key
         return await self.fetch(key_id)
@@ -75,6 +103,13 @@ class KeyResolver:
         return True
 
     async def fetch(self, key_id: str) -> StoredKey:
+        """Fetch the key's owner with a signed GET, store it, and keep the key in the cache."""
+        self._keys.pop(key_id, None)
+        key = await self._fetch(key_id)
+        self._keep(key, self._clock())
+        return key
+
+    async def _fetch(self, key_id: str) -> StoredKey:
         url, fragment = urldefrag(key_id)
         signer = await self._instance_key()
         try:

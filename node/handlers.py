@@ -87,6 +87,7 @@ class InboxHandler:
     # -- follows -----------------------------------------------------------------------------
 
     async def _follow(self, activity: Activity, actor: Actor) -> None:
+        await self._refuse_if_undone(activity)
         if relay_mode.is_subscription(self.rt, activity):
             if not self.rt.settings.relay:
                 raise Rejected("this node is not a relay")
@@ -212,7 +213,28 @@ class InboxHandler:
                 post = await Post.get(id=share.post_id)
                 await self._counts_changed(post)
                 return
-        # Undo of something we never saw (or already undone): nothing to do, harmless.
+        # Undo of something we never saw (or already undone): nothing to undo now, but the
+        # activity may still be on its way (deliveries overtake each other). Remember its id, as
+        # Mastodon's "delete upon arrival" does, so that it is refused when it arrives late.
+        await self._remember_undone(inner_id, inner_type, actor)
+
+    async def _remember_undone(
+        self, activity_id: str | None, activity_type: str | None, actor: Actor
+    ) -> None:
+        """A Tombstone keyed by the undone activity's id. Only for ids on the actor's own host:
+        nobody can pre-empt another server's activities (or posts) this way."""
+        if not activity_id or len(activity_id) > MAX_REF:
+            return
+        if not _same_origin(activity_id, actor.uri):
+            return
+        await Tombstone.get_or_create(
+            uri=activity_id,
+            defaults={"deleted_at": self.rt.clock(), "former_type": activity_type or "Activity"},
+        )
+
+    async def _refuse_if_undone(self, activity: Activity) -> None:
+        if activity.id and await Tombstone.filter(uri=activity.id).exists():
+            raise Rejected(f"{activity.type} {activity.id} was undone before it arrived")
 
     async def _find_reaction(
         self, model: type[Like] | type[Share], inner: Any, inner_id: str | None, actor: Actor
@@ -468,20 +490,36 @@ class InboxHandler:
 
     # -- reactions ----------------------------------------------------------------------------
 
-    async def _post_for(self, uri: str | None) -> Post:
+    async def _post_for(self, uri: str | None) -> tuple[Post, bool]:
+        """The post a reaction is about, and whether its counts were just taken from its origin.
+
+        A post not known here is fetched from its origin (a Like may overtake the post's
+        Create, or be about a post that never reached this node). When the origin cannot be
+        reached, or does not serve it yet, the activity is retried later (RetryLater)."""
         if uri is None:
             raise Rejected("activity without an object")
         post = await Post.filter(uri=uri).select_related("author").first()
         if post is not None:
-            return post
+            return post, False
         if await Tombstone.filter(uri=uri).exists():
             raise Rejected(f"{uri} was deleted")
         if uri.startswith(self.rt.base_url + "/"):
             raise Rejected(f"no local object {uri}")
-        raise RetryLater(f"{uri} is not known yet")
+        try:
+            fetched = await self._fetch_object(uri)
+        except RetryLater as exc:
+            raise RetryLater(f"{uri} is not known yet ({exc.message})") from exc
+        if fetched.type not in POST_TYPES:
+            raise Rejected(f"{uri} is a {fetched.type}, not a post")
+        stored = await self._store_post(fetched, await self._author_of(fetched))
+        if stored is None:
+            raise Rejected(f"{uri} was deleted")
+        post = await Post.filter(id=stored.id).select_related("author").get()
+        return post, bool(_counts(fetched.raw))
 
     async def _like(self, activity: Activity, actor: Actor) -> None:
-        post = await self._post_for(activity.object_id)
+        await self._refuse_if_undone(activity)
+        post, counted_at_origin = await self._post_for(activity.object_id)
         async with in_transaction():
             _, created = await Like.get_or_create(
                 actor=actor,
@@ -490,7 +528,12 @@ class InboxHandler:
             )
             if not created:
                 return
-            await Post.filter(id=post.id).update(likes_count=F("likes_count") + 1)
+            if not counted_at_origin:
+                await Post.filter(id=post.id).update(likes_count=F("likes_count") + 1)
+            else:  # the count just read from the origin (which got this Like too) is the truth,
+                # but never fewer than the likes this node holds
+                held = await Like.filter(post_id=post.id).count()
+                await Post.filter(id=post.id, likes_count__lt=held).update(likes_count=held)
             if post.author.local:
                 await Notification.create(
                     recipient=post.author, kind="favourite", from_actor=actor, post=post
@@ -499,6 +542,7 @@ class InboxHandler:
         await self._counts_changed(post)
 
     async def _announce(self, activity: Activity, actor: Actor) -> None:
+        await self._refuse_if_undone(activity)
         obj = activity.object
         uri = obj.id if isinstance(obj, Object) else activity.object_id
         if uri is None:

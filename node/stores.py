@@ -171,18 +171,20 @@ class DbInboxLog:
         self.leases = Leases(InboxEntry, owner=owner, lease=lease, postgres=postgres)
 
     async def record(self, *, activity_id: str, signer: str, payload: bytes) -> bool:
+        """One INSERT on the hot path; the unique activity id turns a duplicate into False."""
         now = datetime.now().astimezone()
-        _, created = await InboxEntry.get_or_create(
-            activity_id=activity_id,
-            defaults={
-                "signer": signer,
-                "payload": payload,
-                "state": InboxState.PENDING,
-                "next_attempt_at": now,
-                "received_at": now,
-            },
-        )
-        return created
+        try:
+            await InboxEntry.create(
+                activity_id=activity_id,
+                signer=signer,
+                payload=payload,
+                state=InboxState.PENDING,
+                next_attempt_at=now,
+                received_at=now,
+            )
+        except IntegrityError:
+            return False
+        return True
 
     async def claim(self, *, limit: int, now: datetime) -> Sequence[InboxRecord]:
         rows = await self.leases.claim(limit=limit, now=now)

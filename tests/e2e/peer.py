@@ -7,6 +7,7 @@ federation's signer, and actor documents the node fetches like any other peer's.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -148,3 +149,30 @@ class TestPeer:
             headers, body = tamper(headers, body)
         async with session.post(inbox, data=body, headers=headers) as resp:
             return resp.status, await resp.text()
+
+
+class GatedPeer(TestPeer):
+    """A peer whose inbox answers the first ``open_for`` POSTs at once and then holds every
+    further POST unanswered (already recorded in ``received``, as a server that stored the
+    activity but whose answer never got back) until ``release`` is set."""
+
+    __test__ = False
+
+    def __init__(self, open_for: int) -> None:
+        super().__init__()
+        self.open_for = open_for
+        self.answered: list[dict[str, Any]] = []  # the POSTs answered 202 before the gate shut
+        self.held = 0
+        self.release = asyncio.Event()
+
+    async def _inbox(self, request: web.Request) -> web.Response:
+        activity = orjson.loads(await request.read())
+        self.received.append(activity)
+        self.received_headers.append(dict(request.headers))
+        if len(self.answered) < self.open_for and not self.release.is_set():
+            self.answered.append(activity)
+            return web.Response(status=202)
+        if not self.release.is_set():
+            self.held += 1
+            await self.release.wait()
+        return web.Response(status=202)
