@@ -30,9 +30,20 @@ def is_subscription(rt: Runtime, activity: Activity) -> bool:
     return target in PUBLIC_SPELLINGS or target == rt.instance_actor_uri
 
 
+_ECHOED = ("id", "type", "actor", "object", "to", "cc")
+
+
+def _flat(value: Any) -> bool:
+    return isinstance(value, str) or (
+        isinstance(value, list) and all(isinstance(v, str) for v in value)
+    )
+
+
 async def accept_subscriber(rt: Runtime, activity: Activity, subscriber: Actor) -> None:
     relay = await Actor.get(uri=rt.instance_actor_uri)
-    follow: dict[str, Any] = {k: v for k, v in activity.raw.items() if k != "@context"}
+    # The Follow as sent, in the fields a subscriber matches its Accept by (LitePub relays
+    # compare them); anything else it carried is not echoed back.
+    follow: dict[str, Any] = {k: v for k, v in activity.raw.items() if k in _ECHOED and _flat(v)}
     async with in_transaction():
         row, _ = await Follow.get_or_create(
             follower=subscriber, followee=relay, defaults={"uri": activity.id, "accepted": True}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from typing import Any
@@ -69,6 +70,40 @@ async def test_relay_subscription_follow_relay_side_accepts_every_form(
         assert accept["actor"] == relay_actor
         assert accept["object"]["type"] == "Follow"
     assert sorted(a["object"]["object"] for a in got) == sorted(objects)
+
+
+async def test_relay_accepts_a_subscription_carrying_a_deeply_nested_extra_field(
+    network: Network, session: aiohttp.ClientSession, peer: TestPeer
+) -> None:
+    # Given a relay, and a Follow of Public that carries a field nested 300 levels deep (more
+    # than a JSON writer will echo back)
+    relay = await network.node("relay", env={"PLEIN_RELAY": "1"})
+    subscriber = peer.actor("deep")
+    deep: Any = "bottom"
+    for _ in range(300):
+        deep = [deep]
+    follow = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{subscriber.id}#follows/deep",
+        "type": "Follow",
+        "actor": subscriber.id,
+        "object": PUBLIC,
+        "x": deep,
+    }
+
+    # When it arrives (written by the stdlib: orjson writes at most 254 levels)
+    body = json.dumps(follow).encode()
+    status, text = await peer.post(session, f"{relay.base_url}/inbox", body, signer=subscriber)
+    assert status == 202, text
+
+    # Then the Accept embeds the Follow's own fields, not the extra one
+    async def accepted() -> dict[str, Any]:
+        found = [a for a in peer.received if a.get("type") == "Accept"]
+        assert len(found) == 1, found
+        return found[0]
+
+    accept = await eventually(accepted)
+    assert accept["object"] == {k: follow[k] for k in ("id", "type", "actor", "object")}
 
 
 async def test_relay_spreads_public_posts_between_subscribed_nodes(
