@@ -82,9 +82,22 @@ class _Loop:
             )
             for task in pending:
                 task.cancel()
+        await self.drain(timeout=5)
+
+    async def drain(self, timeout: float) -> None:
+        """Let work still in flight finish when the worker stops."""
 
 
 class InboxWorker(_Loop):
+    """Applies logged activities: one sender's in the order they came, senders side by side.
+
+    Each sender (the signer) has a lane; its records run one after the other (an Undo after its
+    Follow, a Delete after its Create), while other senders' lanes run at the same time. A lane
+    stuck on a slow peer (fetching an object can take the fetch deadline) holds up only that
+    sender: ``run_once`` waits at most ``patience`` seconds for the lanes it started and then
+    claims more work, up to ``batch`` records in flight.
+    """
+
     def __init__(
         self,
         log_: InboxLog,
@@ -94,6 +107,7 @@ class InboxWorker(_Loop):
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         batch: int = 50,
         poll_seconds: float = 2.0,
+        patience: float = 1.0,
     ) -> None:
         super().__init__(poll_seconds)
         self._log = log_
@@ -101,12 +115,46 @@ class InboxWorker(_Loop):
         self._policy = policy
         self._clock = clock
         self._batch = batch
+        self._patience = patience
+        self._lanes: dict[str, asyncio.Task[None]] = {}  # signer -> its latest record's task
+        self._in_flight: set[asyncio.Task[None]] = set()
 
     async def run_once(self) -> int:
-        records = await self._log.claim(limit=self._batch, now=self._clock())
-        for record in records:  # in order: an Undo after its Follow, a Delete after its Create
-            await self._process(record)
+        room = self._batch - len(self._in_flight)
+        if room <= 0:  # every slot holds a slow record: wait for one to end
+            await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+            return 1
+        records = await self._log.claim(limit=room, now=self._clock())
+        started = [self._start(record) for record in records]
+        if started:
+            await asyncio.wait(started, timeout=self._patience)
         return len(records)
+
+    def _start(self, record: InboxRecord) -> asyncio.Task[None]:
+        before = self._lanes.get(record.signer)
+        task = asyncio.create_task(self._after(before, record))
+        self._lanes[record.signer] = task
+        self._in_flight.add(task)
+
+        def done(t: asyncio.Task[None]) -> None:
+            self._in_flight.discard(t)
+            if self._lanes.get(record.signer) is t:
+                del self._lanes[record.signer]
+
+        task.add_done_callback(done)
+        return task
+
+    async def _after(self, before: asyncio.Task[None] | None, record: InboxRecord) -> None:
+        if before is not None:
+            await asyncio.wait([before])
+        await self._process(record)
+
+    async def drain(self, timeout: float) -> None:
+        """Let the records in flight finish (on stop); unfinished ones keep their lease."""
+        if self._in_flight:
+            _, pending = await asyncio.wait(self._in_flight, timeout=timeout)
+            for task in pending:
+                task.cancel()
 
     async def _process(self, record: InboxRecord) -> None:
         try:

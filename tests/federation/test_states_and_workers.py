@@ -6,6 +6,7 @@ database versions are exercised end to end in tests/e2e); they record what the w
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -279,3 +280,46 @@ async def test_given_a_peer_crashing_on_rfc_9421_when_delivered_then_cavage_is_k
         ("/busy", "rfc9421"),
     ]
     assert busy.outcomes[3] == (DeliveryState.PENDING, 503, T0 + timedelta(seconds=30))
+
+
+def signed_record(n: int, signer: str, type_: str = "Create") -> InboxRecord:
+    doc = {"id": f"{signer}/a/{n}", "type": type_, "actor": signer, "object": f"{signer}/x/{n}"}
+    return InboxRecord(n, doc["id"], signer, orjson.dumps(doc), 0, T0)
+
+
+async def test_a_sender_stuck_on_a_slow_peer_holds_up_only_its_own_activities() -> None:
+    # Given bob's first activity hangs (its object sits on a slow peer), then more from bob and
+    # from carol
+    release = asyncio.Event()
+    order: list[str] = []
+
+    class SlowForBob:
+        async def handle(self, activity: Activity, *, signer: str) -> None:
+            if activity.id == "https://mt.test/users/bob/a/1":
+                await release.wait()
+            order.append(activity.id or "")
+
+    bob, carol = "https://mt.test/users/bob", "https://ut.test/users/carol"
+    log = MemoryInbox(
+        [
+            signed_record(1, bob),
+            signed_record(2, carol),
+            signed_record(3, bob, "Undo"),
+            signed_record(4, carol),
+        ]
+    )
+    policy = RetryPolicy(first_delay=timedelta(seconds=5), horizon=timedelta(hours=6))
+    worker = InboxWorker(log, SlowForBob(), policy=policy, clock=lambda: T0, patience=0.2)
+
+    # When the worker runs a pass
+    assert await worker.run_once() == 4
+
+    # Then carol's activities are done while bob's first still hangs, and bob's second waits
+    assert order == [f"{carol}/a/2", f"{carol}/a/4"]
+    assert set(log.outcomes) == {f"{carol}/a/2", f"{carol}/a/4"}
+
+    # and once bob's slow one ends, his Undo follows it, in order
+    release.set()
+    await worker.drain(timeout=5)
+    assert order[2:] == [f"{bob}/a/1", f"{bob}/a/3"]
+    assert log.outcomes[f"{bob}/a/3"][0] == InboxState.PROCESSED
