@@ -134,7 +134,8 @@ class Post(Model):
 
     class Meta:
         table = "posts"
-        indexes = (("author_id", "published"),)
+        # (author_id, id): a person's posts newest first (home and profile timelines)
+        indexes = (("author_id", "published"), ("author_id", "id"))
 
 
 class PostRecipient(Model):
@@ -153,6 +154,7 @@ class PostRecipient(Model):
     class Meta:
         table = "post_recipients"
         unique_together = (("post", "actor"),)
+        indexes = (("actor_id", "post_id"),)  # the posts naming a person, newest first
 
 
 class PostEdit(Model):

@@ -12,6 +12,8 @@ import asyncio
 import base64
 import hashlib
 import json
+import re
+import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
@@ -248,9 +250,13 @@ async def test_sig_rfc9421_and_double_knock(
     headers = {
         "Content-Type": "application/activity+json",
         "Content-Digest": f"sha-256=:{digest}:",
-        "Signature-Input": data["request"]["headers"]["Signature-Input"].replace(
-            "https://relay.hq.test/actor#main-key", relay.key_id
-        ),
+        # The case's components and parameters, created now (the case's own stamp ages out of
+        # the window) and with our peer's key: only the signature itself is bad.
+        "Signature-Input": re.sub(
+            r";created=\d+",
+            f";created={int(time.time())}",
+            data["request"]["headers"]["Signature-Input"],
+        ).replace("https://relay.hq.test/actor#main-key", relay.key_id),
         "Signature": "sig1=:" + base64.b64encode(b"\x01" * 256).decode() + ":",
     }
     # A bad RFC 9421 signature: 401 naming RFC 9421 (never 400 or 5xx: the sender falls back).
