@@ -29,10 +29,10 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from activitystreams import build
 from federation.keys import SigningKey, generate_rsa_keypair, load_private_key
-from tests.e2e.harness import Api, Node, eventually, free_port
+from tests.e2e.harness import Api, Network, Node, eventually, free_port
 
 from .inbox import AS, burst, presign
-from .memory import Bed, cpu_seconds
+from .memory import cpu_seconds, first_pid
 from .table import MEASURED, NO_GOAL, Row, at_least
 
 __all__ = ["DELIVERY_GOAL", "Sink", "delivery", "fanout", "sign_rate"]
@@ -173,7 +173,7 @@ async def delivery(
     sink = Sink()
     await sink.start()
     async with aiohttp.ClientSession() as session:
-        bed = Bed(workdir / f"delivery-{database}", database, session)
+        bed = Network(workdir / f"delivery-{database}", session, database)
         try:
             node = await bed.node("delivery", users=("alice",))
             alice = node.api(session, "alice")
@@ -183,7 +183,7 @@ async def delivery(
             await sink.wait_count(followers, timeout=60 + followers / 5)  # the Accepts
             await settled(alice, timeout=60)
             sink.reset()
-            pid = bed.pid
+            pid = first_pid(bed)
             cpu_start = cpu_seconds(pid)
             start = time.perf_counter()
             for i in range(posts):
@@ -218,7 +218,7 @@ class FanoutResult:
     arrivals: list[float] = field(default_factory=list)  # seconds after the post, per follower
 
 
-async def _start_followers(bed: Bed, count: int, parallel: int) -> list[Node]:
+async def _start_followers(bed: Network, count: int, parallel: int) -> list[Node]:
     """Start up to ``count`` follower nodes, ``parallel`` at a time; stop at the first failure."""
     started: list[Node] = []
     for first in range(0, count, parallel):
@@ -241,7 +241,7 @@ async def fanout(
     await sink.start()
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(timeout=timeout) as session:
-        bed = Bed(workdir / f"fanout-{database}", database, session)
+        bed = Network(workdir / f"fanout-{database}", session, database)
         try:
             origin = await bed.node("origin", users=("alice",), env=QUIET)
             alice = origin.api(session, "alice")

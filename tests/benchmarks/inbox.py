@@ -37,11 +37,11 @@ from federation.signatures.cavage import (
     signature_params_from_headers,
     verify_request,
 )
-from tests.e2e.harness import Api, create_pg_database, drop_pg_database, eventually
+from tests.e2e.harness import Api, Network, create_pg_database, drop_pg_database, eventually
 from tests.e2e.peer import PeerActor, TestPeer
 
 from .http_floor import measure as http_floor_rate
-from .memory import Bed, RssSampler, memory_rows, rss_kib
+from .memory import RssSampler, first_pid, memory_rows, rss_kib
 from .table import MEASURED, NO_GOAL, Row, at_least
 
 __all__ = [
@@ -304,7 +304,7 @@ async def run(
     peer = TestPeer()
     await peer.start()
     async with aiohttp.ClientSession() as session:
-        bed = Bed(workdir / f"inbox-{database}", database, session)
+        bed = Network(workdir / f"inbox-{database}", session, database)
         try:
             return await _run(bed, peer, session, database, requests, likes, memory, measured)
         finally:
@@ -313,7 +313,7 @@ async def run(
 
 
 async def _run(
-    bed: Bed,
+    bed: Network,
     peer: TestPeer,
     session: aiohttp.ClientSession,
     database: str,
@@ -343,7 +343,7 @@ async def _run(
         floor_how = f"asyncpg, {CONCURRENCY} in flight"
     else:
         floor = await asyncio.to_thread(
-            floor_sqlite, signed, actor.public_pem, actor.key_id, bed.workdir / "floor.sqlite3"
+            floor_sqlite, signed, actor.public_pem, actor.key_id, bed.tmp / "floor.sqlite3"
         )
         floor_how = "sqlite3, WAL, synchronous=NORMAL"
     measured.floor = floor
@@ -357,10 +357,10 @@ async def _run(
     assert warm_status == Counter({202: 1}), f"warm-up request: {dict(warm_status)}"
     await wait_processed(alice, 1, timeout=30)
     await asyncio.sleep(1.0)
-    idle_kib = rss_kib(bed.pid)
+    idle_kib = rss_kib(first_pid(bed))
 
     liked = presign([like(actor, "b", i, parents[i]) for i in range(likes)], url=inbox_url, key=key)
-    async with RssSampler(bed.pid) as sampler:
+    async with RssSampler(first_pid(bed)) as sampler:
         start = time.perf_counter()
         seconds, statuses = await burst(inbox_url, signed)
         _, like_statuses = await burst(inbox_url, liked)

@@ -1,9 +1,9 @@
 """Node processes for the benchmarks, and what they cost: resident memory and CPU time.
 
-:class:`Bed` starts real nodes (``python -m node run``, through ``tests/e2e/harness.Node``) on
-the database a benchmark names (SQLite or PostgreSQL, not read from ``PLEIN_TEST_DATABASE``)
-and drops their PostgreSQL databases at the end. :func:`rss_kib` reads ``VmRSS`` from
-``/proc/<pid>/status`` (children included); :class:`RssSampler` keeps the peak while a burst runs.
+:func:`rss_kib` reads ``VmRSS`` from ``/proc/<pid>/status`` (children included);
+:class:`RssSampler` keeps the peak while a burst runs; :func:`cpu_seconds` reads a process's CPU
+time. The benchmarks start their nodes with ``tests/e2e/harness.Network`` on the database they
+name (not the one of ``PLEIN_TEST_DATABASE``).
 """
 
 from __future__ import annotations
@@ -12,21 +12,17 @@ import asyncio
 import contextlib
 import os
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 from types import TracebackType
 
-import aiohttp
-
-from tests.e2e.harness import LOOPBACK, Node, create_pg_database, drop_pg_database, free_port
+from tests.e2e.harness import Network
 
 from .table import MEASURED, NO_GOAL, Row, at_most
 
 __all__ = [
     "IDLE_GOAL_MB",
-    "Bed",
     "RssSampler",
     "cpu_seconds",
+    "first_pid",
     "memory_rows",
     "rss_kib",
     "wait_idle",
@@ -121,57 +117,11 @@ class RssSampler:
         self.peak_kib = max(self.peak_kib, rss_kib(self.pid))
 
 
-@dataclass
-class Bed:
-    """Real nodes on one database kind ("sqlite" or "postgres"), stopped and dropped at close."""
-
-    workdir: Path
-    database: str
-    session: aiohttp.ClientSession
-    nodes: list[Node] = field(default_factory=list)
-    pg_urls: list[str] = field(default_factory=list)
-
-    async def node(
-        self,
-        name: str,
-        *,
-        users: tuple[str, ...] = (),
-        env: dict[str, str] | None = None,
-        start: bool = True,
-    ) -> Node:
-        if self.database == "postgres":
-            url = await create_pg_database()
-            self.pg_urls.append(url)
-        else:
-            url = f"sqlite://{self.workdir / name / 'plein.sqlite3'}"
-        node = Node(
-            name=name,
-            port=free_port(),
-            data_dir=self.workdir / name,
-            database_url=url,
-            allow=LOOPBACK,
-            extra_env=env or {},
-        )
-        node.data_dir.mkdir(parents=True, exist_ok=True)
-        self.nodes.append(node)
-        for user in users:
-            # `plein user add` is a process of its own: run it off the event loop.
-            await asyncio.to_thread(node.add_user, user)
-        if start:
-            await node.start(self.session)
-        return node
-
-    @property
-    def pid(self) -> int:
-        """The process id of the first node."""
-        process = self.nodes[0].process
-        assert process is not None
-        return process.pid
-
-    async def close(self) -> None:
-        await asyncio.gather(*(asyncio.to_thread(node.stop) for node in self.nodes))
-        for url in self.pg_urls:
-            await drop_pg_database(url)
+def first_pid(network: Network) -> int:
+    """The process id of a network's first node."""
+    process = network.nodes[0].process
+    assert process is not None
+    return process.pid
 
 
 def mb(kib: int) -> float:

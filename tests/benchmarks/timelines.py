@@ -23,14 +23,10 @@ import argparse
 import asyncio
 import hashlib
 import math
-import os
 import random
-import socket
 import sqlite3
-import subprocess
 import sys
 import time
-import uuid
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -43,12 +39,12 @@ import aiohttp
 import asyncpg
 import orjson
 
+from tests.e2e.harness import Node, create_pg_database, drop_pg_database, free_port
+
 from .table import MEASURED, NO_GOAL, Row, at_most
 
 __all__ = ["GOAL_P99_MS", "run"]
 
-REPO = Path(__file__).resolve().parents[2]
-PG_URL = os.environ.get("PLEIN_TEST_PG", "postgres://postgres@127.0.0.1:5432/test")
 GOAL_P99_MS = 50.0
 LOCAL_SHARE = 0.8
 REMOTE_DOMAINS = ("maastricht.example", "eindhoven.example", "gent.example", "lyon.example")
@@ -454,24 +450,6 @@ async def _load_postgres(url: str, data: Data) -> dict[str, int]:
     return counts
 
 
-async def _create_pg_database() -> str:
-    name = f"plein_bench_timelines_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(PG_URL)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return f"{PG_URL.rsplit('/', 1)[0]}/{name}"
-
-
-async def _drop_pg_database(url: str) -> None:
-    conn = await asyncpg.connect(PG_URL)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 async def load(
     *,
     accounts: int,
@@ -498,55 +476,6 @@ async def load(
 
 # ---------------------------------------------------------------------------------------------
 # The node and the readers
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _start_node(
-    session: aiohttp.ClientSession, *, base_url: str, db_url: str, workdir: Path
-) -> subprocess.Popen[bytes]:
-    data_dir = workdir / "node"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    env = os.environ | {
-        "PLEIN_BASE_URL": base_url,
-        "PLEIN_NAME": "bench",
-        "PLEIN_DATA_DIR": str(data_dir),
-        "PLEIN_DATABASE_URL": db_url,
-        "PLEIN_ALLOW": "127.0.0.1,localhost",
-        "PYTHONPATH": str(REPO),
-    }
-    log_path = workdir / "node.log"
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "node", "run"], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the node exited:\n{log_path.read_text()[-3000:]}")
-        try:
-            async with session.get(f"{base_url}/.well-known/nodeinfo") as resp:
-                if resp.status == 200:
-                    return process
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.1)
-    _stop(process)
-    raise RuntimeError(f"the node did not start:\n{log_path.read_text()[-3000:]}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @dataclass
@@ -645,15 +574,14 @@ async def run(
         raise ValueError(f"database: sqlite or postgres, not {database!r}")
     label = "SQLite" if database == "sqlite" else "PostgreSQL"
     workdir.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
     if database == "sqlite":
         path = workdir / "timelines.sqlite3"
         for leftover in workdir.glob("timelines.sqlite3*"):
             leftover.unlink()
         db_url = f"sqlite://{path}"
     else:
-        db_url = await _create_pg_database()
+        db_url = await create_pg_database()
+    node = Node(name="timelines", port=free_port(), data_dir=workdir / "node", database_url=db_url)
     try:
         began = time.perf_counter()
         graph = await load(
@@ -662,25 +590,25 @@ async def run(
             readers=readers,
             database=database,
             db_url=db_url,
-            base_url=base_url,
+            base_url=node.base_url,
             seed=seed,
         )
         load_seconds = time.perf_counter() - began
         connector = aiohttp.TCPConnector(limit=readers + 5)
         timeout = aiohttp.ClientTimeout(total=120)
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-            node = await _start_node(session, base_url=base_url, db_url=db_url, workdir=workdir)
             try:
+                await node.start(session)
                 sample, elapsed = await _readers(
-                    session, base_url, graph.reader_tokens, requests, think_seconds
+                    session, node.base_url, graph.reader_tokens, requests, think_seconds
                 )
             finally:
-                _stop(node)
+                node.stop()
     finally:
         if keep:
             print(f"kept database: {db_url}", file=sys.stderr)
         elif database == "postgres":
-            await _drop_pg_database(db_url)
+            await drop_pg_database(db_url)
         else:
             for leftover in workdir.glob("timelines.sqlite3*"):
                 leftover.unlink()

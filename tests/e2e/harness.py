@@ -236,10 +236,15 @@ class Node:
 
 @dataclass
 class Network:
-    """Start nodes; every node is stopped and its database dropped at the end of the test."""
+    """Start nodes; every node is stopped and its database dropped at the end of the test.
+
+    ``database`` is "sqlite" (a file in each node's folder under ``tmp``) or "postgres" (a fresh
+    database per node); by default what ``PLEIN_TEST_DATABASE`` says.
+    """
 
     tmp: Path
     session: aiohttp.ClientSession
+    database: str = field(default_factory=database_kind)
     nodes: list[Node] = field(default_factory=list)
     pg_urls: list[str] = field(default_factory=list)
 
@@ -253,7 +258,7 @@ class Network:
         env: dict[str, str] | None = None,
         args: tuple[str, ...] = (),
     ) -> Node:
-        if database_kind() == "postgres":
+        if self.database == "postgres":
             url = await create_pg_database()
             self.pg_urls.append(url)
         else:
@@ -268,15 +273,16 @@ class Network:
             args=args,
         )
         node.data_dir.mkdir(parents=True, exist_ok=True)
+        self.nodes.append(node)  # stopped at close even if it fails to start
         for user in users:
-            node.add_user(user)
+            # `plein user add` is a process of its own: off the event loop, so that several
+            # nodes can be set up side by side.
+            await asyncio.to_thread(node.add_user, user)
         if start:
             await node.start(self.session)
-        self.nodes.append(node)
         return node
 
     async def close(self) -> None:
-        for node in self.nodes:
-            node.stop()
+        await asyncio.gather(*(asyncio.to_thread(node.stop) for node in self.nodes))
         for url in self.pg_urls:
             await drop_pg_database(url)
