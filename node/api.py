@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -75,16 +75,28 @@ def create_api(rt: Runtime) -> Blueprint:
         rows = await timelines.page(
             query, limit=limit, max_id=int_arg("max_id"), since_id=int_arg("since_id")
         )
-        return jsonify([await render(p) for p in rows])
+        return jsonify(await render_all(rows))
+
+    async def render_all(shown: Sequence[Post]) -> list[dict[str, Any]]:
+        """Statuses as the caller sees them; whether they liked or shared each is read for the
+        whole list at once (two queries, not two per status)."""
+        if not shown:
+            return []
+        me: Actor = g.me
+        ids = [post.id for post in shown]
+        liked = set(
+            await Like.filter(actor_id=me.id, post_id__in=ids).values_list("post_id", flat=True)
+        )
+        shared = set(
+            await Share.filter(actor_id=me.id, post_id__in=ids).values_list("post_id", flat=True)
+        )
+        return [
+            status_json(post, netloc, favourited=post.id in liked, reblogged=post.id in shared)
+            for post in shown
+        ]
 
     async def render(post: Post) -> dict[str, Any]:
-        me: Actor = g.me
-        return status_json(
-            post,
-            netloc,
-            favourited=await Like.filter(post_id=post.id, actor_id=me.id).exists(),
-            reblogged=await Share.filter(post_id=post.id, actor_id=me.id).exists(),
-        )
+        return (await render_all([post]))[0]
 
     async def visible_post(post_id: str) -> Post:
         """The post, if the caller may see it; otherwise 404 (its existence is not revealed)."""
@@ -264,8 +276,10 @@ def create_api(rt: Runtime) -> Blueprint:
         ancestors, descendants = await posts.thread(post)
         return jsonify(
             {
-                "ancestors": [await render(p) for p in ancestors if await _visible(p, g.me)],
-                "descendants": [await render(p) for p in descendants if await _visible(p, g.me)],
+                "ancestors": await render_all([p for p in ancestors if await _visible(p, g.me)]),
+                "descendants": await render_all(
+                    [p for p in descendants if await _visible(p, g.me)]
+                ),
             }
         )
 
@@ -330,7 +344,7 @@ def create_api(rt: Runtime) -> Blueprint:
         return jsonify(
             {
                 "accounts": [account_json(a, netloc) for a in accounts],
-                "statuses": [await render(p) for p in found_posts],
+                "statuses": await render_all(found_posts),
                 "hashtags": [],
             }
         )

@@ -559,7 +559,9 @@ class InboxHandler:
             return  # a relay spreads posts: the post is stored, but nobody shared it
         async with in_transaction():
             _, created = await Share.get_or_create(
-                actor=actor, post=post, defaults={"uri": activity.id}
+                actor=actor,
+                post=post,
+                defaults={"uri": activity.id, "post_visibility": post.visibility},
             )
             if not created:
                 return

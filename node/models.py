@@ -134,8 +134,9 @@ class Post(Model):
 
     class Meta:
         table = "posts"
-        # (author_id, id): a person's posts newest first (home and profile timelines)
-        indexes = (("author_id", "published"), ("author_id", "id"))
+        # (author_id, id, visibility): a person's posts newest first with what home filters on,
+        # read from the index alone (home and profile timelines)
+        indexes = (("author_id", "published"), ("author_id", "id", "visibility"))
 
 
 class PostRecipient(Model):
@@ -233,11 +234,16 @@ class Share(Model):
     )
     post_id: int
     actor_id: int
+    # The shared post's visibility, copied (a post's visibility never changes once stored), so
+    # that home reads the shares of the people you follow from one index (timelines.home_sql).
+    # A share without it never shows in home.
+    post_visibility = fields.CharField(16, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "shares"
         unique_together = (("actor", "post"),)
+        indexes = (("actor_id", "post_visibility", "post_id"),)
 
 
 class Notification(Model):

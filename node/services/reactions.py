@@ -76,7 +76,10 @@ async def share(rt: Runtime, actor: Actor, post_id: int | str) -> Post:
         row, created = await Share.get_or_create(
             actor=actor,
             post=post,
-            defaults={"uri": f"{actor.uri}/shares/{secrets.token_hex(8)}"},
+            defaults={
+                "uri": f"{actor.uri}/shares/{secrets.token_hex(8)}",
+                "post_visibility": post.visibility,
+            },
         )
         if not created:
             return post
