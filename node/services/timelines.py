@@ -119,15 +119,31 @@ def home_sql(
             f" ORDER BY id DESC LIMIT {arg(limit)}"
         )
 
+    def followed_shares() -> str:
+        if postgres:
+            # The same per person: otherwise someone following hundreds of people gets a hash
+            # join over the whole shares table (12 ms at 50,000 shares, against 3 ms).
+            return (
+                f"SELECT x.id FROM follows f CROSS JOIN LATERAL (SELECT s.post_id AS id"
+                f" FROM shares s WHERE s.actor_id = f.followee_id"
+                f" AND s.post_visibility IN ({shared_vis}){bounds('s.post_id')}"
+                f" ORDER BY s.post_id DESC LIMIT {arg(limit)}) AS x"
+                f" WHERE f.follower_id = {arg(viewer_id)} AND f.accepted"
+                f" ORDER BY x.id DESC LIMIT {arg(limit)}"
+            )
+        return (
+            f"SELECT post_id AS id FROM shares WHERE actor_id IN ({followed()})"
+            f" AND post_visibility IN ({shared_vis}){bounds('post_id')}"
+            f" ORDER BY post_id DESC LIMIT {arg(limit)}"
+        )
+
     branches = [
         f"SELECT id FROM posts WHERE author_id = {arg(viewer_id)}{bounds('id')}"
         f" ORDER BY id DESC LIMIT {arg(limit)}",
         f"SELECT post_id AS id FROM post_recipients WHERE actor_id = {arg(viewer_id)}"
         f"{bounds('post_id')} ORDER BY post_id DESC LIMIT {arg(limit)}",
         followed_posts(),
-        f"SELECT post_id AS id FROM shares WHERE actor_id IN ({followed()})"
-        f" AND post_visibility IN ({shared_vis}){bounds('post_id')}"
-        f" ORDER BY post_id DESC LIMIT {arg(limit)}",
+        followed_shares(),
     ]
     union = " UNION ".join(f"SELECT id FROM ({sql}) AS b{n}" for n, sql in enumerate(branches, 1))
     sql = f"SELECT id FROM ({union}) AS home ORDER BY id DESC LIMIT {arg(limit)}"
