@@ -13,11 +13,12 @@ from tortoise.functions import Count
 from .convert.to_api import account_json, status_json
 from .errors import Invalid, NodeError, NotFound
 from .ids import parse_id
-from .models import Account, Actor, Delivery, Follow, InboxEntry, Like, Notification, Post, Share
+from .models import Account, Actor, Delivery, Follow, InboxEntry, Notification, Post
 from .runtime import Runtime
 from .services import follows, moves, posts, reactions, relays, timelines
 from .services.accounts import authenticate, update_profile
 from .services.actors import MAX_REF, find_actor, resolve_actor
+from .services.statuses import status_rows
 from .services.visibility import may_see
 
 __all__ = ["create_api"]
@@ -72,28 +73,18 @@ def create_api(rt: Runtime) -> Blueprint:
 
     async def statuses(query: Any) -> Response:
         limit = int_arg("limit") or 20
-        rows = await timelines.page(
+        ids = await timelines.page_ids(
             query, limit=limit, max_id=int_arg("max_id"), since_id=int_arg("since_id")
         )
-        return jsonify(await render_all(rows))
+        return jsonify(await render_ids(ids))
+
+    async def render_ids(ids: Sequence[int]) -> list[dict[str, Any]]:
+        """Statuses as the caller sees them, in this order: one query for all of them."""
+        me: Actor = g.me
+        return [status_json(row, netloc) for row in await status_rows(ids, me.id)]
 
     async def render_all(shown: Sequence[Post]) -> list[dict[str, Any]]:
-        """Statuses as the caller sees them; whether they liked or shared each is read for the
-        whole list at once (two queries, not two per status)."""
-        if not shown:
-            return []
-        me: Actor = g.me
-        ids = [post.id for post in shown]
-        liked = set(
-            await Like.filter(actor_id=me.id, post_id__in=ids).values_list("post_id", flat=True)
-        )
-        shared = set(
-            await Share.filter(actor_id=me.id, post_id__in=ids).values_list("post_id", flat=True)
-        )
-        return [
-            status_json(post, netloc, favourited=post.id in liked, reblogged=post.id in shared)
-            for post in shown
-        ]
+        return await render_ids([post.id for post in shown])
 
     async def render(post: Post) -> dict[str, Any]:
         return (await render_all([post]))[0]
@@ -354,10 +345,12 @@ def create_api(rt: Runtime) -> Blueprint:
     async def notifications() -> Response:
         rows = (
             await Notification.filter(recipient=g.me)
-            .select_related("from_actor", "post", "post__author")
+            .select_related("from_actor")
             .order_by("-id")
             .limit(40)
         )
+        post_ids = list(dict.fromkeys(n.post_id for n in rows if n.post_id is not None))
+        shown = {row.id: row for row in await status_rows(post_ids, g.me.id)}
         return jsonify(
             [
                 {
@@ -365,7 +358,9 @@ def create_api(rt: Runtime) -> Blueprint:
                     "type": n.kind,
                     "created_at": n.created_at.isoformat(),
                     "account": account_json(n.from_actor, netloc),
-                    "status": status_json(n.post, netloc) if n.post else None,
+                    "status": (
+                        status_json(shown[n.post_id], netloc) if n.post_id in shown else None
+                    ),
                 }
                 for n in rows
             ]

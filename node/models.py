@@ -258,6 +258,7 @@ class Notification(Model):
     post: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
         "models.Post", related_name="+", null=True, on_delete=fields.CASCADE
     )
+    post_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

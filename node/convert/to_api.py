@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..models import Actor, Post
+from ..models import Actor
+from ..services.statuses import AuthorRow, StatusRow
 
 __all__ = ["account_json", "status_json"]
 
@@ -13,7 +14,7 @@ def _iso(value: Any) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z" if value else None
 
 
-def account_json(actor: Actor, local_netloc: str) -> dict[str, Any]:
+def account_json(actor: Actor | AuthorRow, local_netloc: str) -> dict[str, Any]:
     acct = actor.username if actor.local else f"{actor.username}@{actor.domain}"
     return {
         "id": str(actor.id),
@@ -33,13 +34,8 @@ def account_json(actor: Actor, local_netloc: str) -> dict[str, Any]:
     }
 
 
-def status_json(
-    post: Post,
-    local_netloc: str,
-    *,
-    favourited: bool = False,
-    reblogged: bool = False,
-) -> dict[str, Any]:
+def status_json(post: StatusRow, local_netloc: str) -> dict[str, Any]:
+    """A status as the viewer its row was read for sees it (services.statuses)."""
     return {
         "id": str(post.id),
         "uri": post.uri,
@@ -57,7 +53,7 @@ def status_json(
         "favourites_count": post.likes_count,
         "reblogs_count": post.shares_count,
         "replies_count": post.replies_count,
-        "favourited": favourited,
-        "reblogged": reblogged,
+        "favourited": post.favourited,
+        "reblogged": post.reblogged,
         "local": post.local,
     }

@@ -9,7 +9,7 @@ from tortoise.queryset import QuerySet
 
 from ..models import Actor, Follow, Post, PostRecipient
 
-__all__ = ["MAX_LIMIT", "Home", "company", "home", "page", "profile"]
+__all__ = ["MAX_LIMIT", "Home", "company", "home", "home_sql", "page", "page_ids", "profile"]
 
 MAX_LIMIT = 40
 # What home shows of the people you follow, and of what they shared (services.visibility).
@@ -25,22 +25,30 @@ class Home:
     viewer_id: int
 
 
+async def page_ids(
+    query: QuerySet[Post] | Home, *, limit: int, max_id: int | None, since_id: int | None
+) -> list[int]:
+    """The ids of one page, newest arrival first: by id, so that max_id/since_id paging never
+    skips or repeats a post."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    if isinstance(query, Home):
+        return await _home_ids(query.viewer_id, limit=limit, max_id=max_id, since_id=since_id)
+    if max_id is not None:
+        query = query.filter(id__lt=max_id)
+    if since_id is not None:
+        query = query.filter(id__gt=since_id)
+    rows = await query.order_by("-id").limit(limit).values("id")
+    return [int(row["id"]) for row in rows]
+
+
 async def page(
     query: QuerySet[Post] | Home, *, limit: int, max_id: int | None, since_id: int | None
 ) -> list[Post]:
-    limit = max(1, min(limit, MAX_LIMIT))
-    if isinstance(query, Home):
-        ids = await _home_ids(query.viewer_id, limit=limit, max_id=max_id, since_id=since_id)
-        if not ids:
-            return []
-        query = Post.filter(id__in=ids)
-    else:
-        if max_id is not None:
-            query = query.filter(id__lt=max_id)
-        if since_id is not None:
-            query = query.filter(id__gt=since_id)
-    # Newest arrival first, by id, so that max_id/since_id paging never skips or repeats a post.
-    return await query.select_related("author").order_by("-id").limit(limit)
+    """One page as posts with their authors (the web pages)."""
+    ids = await page_ids(query, limit=limit, max_id=max_id, since_id=since_id)
+    if not ids:
+        return []
+    return await Post.filter(id__in=ids).select_related("author").order_by("-id")
 
 
 def home(viewer: Actor) -> Home:
