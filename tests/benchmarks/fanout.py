@@ -242,11 +242,15 @@ async def fanout(
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         bed = Network(workdir / f"fanout-{database}", session, database)
+        # The follower nodes keep SQLite whatever the origin's database: each node of a real
+        # network has a server of its own, and fifty nodes' pools on this machine's one
+        # PostgreSQL would pass its max_connections (100).
+        followers_bed = Network(workdir / f"fanout-{database}-followers", session, "sqlite")
         try:
             origin = await bed.node("origin", users=("alice",), env=QUIET)
             alice = origin.api(session, "alice")
             alice_uri = (await alice.me())["uri"]
-            followers = await _start_followers(bed, nodes, parallel)
+            followers = await _start_followers(followers_bed, nodes, parallel)
             result = FanoutResult(real_nodes=len(followers), receivers=nodes - len(followers))
             apis = [node.api(session, "u") for node in followers]
             await asyncio.gather(*(api.follow(f"alice@{origin.netloc}") for api in apis))
@@ -282,6 +286,7 @@ async def fanout(
                     raise AssertionError(f"{len(waiting)} follower nodes never got the post")
                 await asyncio.sleep(0.02)
         finally:
+            await followers_bed.close()
             await bed.close()
             await sink.close()
     db = "SQLite" if database == "sqlite" else "PostgreSQL"
@@ -294,7 +299,7 @@ async def fanout(
         )
     rows = [
         Row(
-            f"fan-out ({db}): a post by alice, followed from {nodes} nodes ({how}), "
+            f"fan-out ({db} origin): a post by alice, followed from {nodes} nodes ({how}), "
             "until every follower has it",
             f"{last:.2f} s (median {statistics.median(result.arrivals):.2f} s)",
             NO_GOAL,

@@ -159,7 +159,11 @@ CREATE TABLE inbox_entries (
     state VARCHAR(16) NOT NULL DEFAULT 'pending',
     attempts INT NOT NULL DEFAULT 0,
     next_attempt_at TIMESTAMP NOT NULL,
-    received_at TIMESTAMP NOT NULL
+    locked_until TIMESTAMP,
+    lease_owner VARCHAR(96),
+    last_error TEXT,
+    received_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP
 );
 CREATE INDEX idx_state ON inbox_entries (state);
 CREATE INDEX idx_next ON inbox_entries (next_attempt_at);
@@ -174,7 +178,11 @@ CREATE TABLE inbox_entries (
     state VARCHAR(16) NOT NULL DEFAULT 'pending',
     attempts INT NOT NULL DEFAULT 0,
     next_attempt_at TIMESTAMPTZ NOT NULL,
-    received_at TIMESTAMPTZ NOT NULL
+    locked_until TIMESTAMPTZ,
+    lease_owner VARCHAR(96),
+    last_error TEXT,
+    received_at TIMESTAMPTZ NOT NULL,
+    finished_at TIMESTAMPTZ
 );
 CREATE INDEX idx_state ON inbox_entries (state);
 CREATE INDEX idx_next ON inbox_entries (next_attempt_at);
