@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -173,10 +173,14 @@ def _status(row: dict[str, Any]) -> StatusRow:
 
 
 def _datetime(value: Any) -> datetime | None:
-    """PostgreSQL gives datetimes; SQLite gives the ISO text tortoise stored."""
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value))
+    """In UTC, as the models give it: PostgreSQL gives datetimes; SQLite gives the ISO text
+    tortoise stored (in UTC; a row written by other means may carry another offset)."""
+    if value is None:
+        return None
+    when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if when.tzinfo is None:
+        return when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)
 
 
 def _json_list(value: Any) -> list[str]:

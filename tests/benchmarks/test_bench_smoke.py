@@ -1,10 +1,11 @@
-"""The benchmark command still works: its quickest run prints every row, with sane numbers.
+"""The benchmark command still works: its quickest run prints its rows, with sane numbers.
 
 Nothing is timed against a goal here (the numbers of a quick run on a busy machine mean
 little); the test checks that ``python -m tests.benchmarks --quick`` produces the whole table:
-the header line, every row of docs/benchmarks.md, a number in every value, and a verdict that
-is ``met``, ``missed by N%``, ``reference`` (the floors), ``measured`` (no goal set) or, beside
-bovine-herd, ``Plein Nx bovine``. It starts real nodes, hence the e2e marker; the database comes
+the header line, the rows of docs/benchmarks.md but the timelines' (test_timelines_smoke.py
+runs those), a number in every value, and a verdict that is ``met``, ``missed by N%``,
+``reference`` (the floors), ``measured`` (no goal set) or, beside bovine-herd, ``Plein Nx
+bovine``. It starts real nodes, hence the e2e marker; the database comes
 from ``PLEIN_TEST_DATABASE`` like the other e2e tests.
 """
 

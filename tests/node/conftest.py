@@ -1,7 +1,11 @@
-"""A fresh node database of each kind, SQLite and PostgreSQL, opened as the node opens it."""
+"""A fresh node database of each kind, SQLite and PostgreSQL, opened as the node opens it.
+
+``PLEIN_SKIP_POSTGRES=1`` (scripts/test) leaves the PostgreSQL case out, saying so.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,6 +18,8 @@ from tests.e2e.harness import create_pg_database, drop_pg_database
 
 @pytest.fixture(params=["sqlite", "postgres"])
 async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "postgres" and os.environ.get("PLEIN_SKIP_POSTGRES") == "1":
+        pytest.skip("PLEIN_SKIP_POSTGRES=1: the PostgreSQL case is left out")
     if request.param == "postgres":
         url = await create_pg_database()
     else:

@@ -3,7 +3,7 @@ models give, in the order asked, with the viewer's like and share."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 from node.models import Actor, Like, Post, Share
 from node.services.statuses import status_rows
@@ -27,6 +27,8 @@ async def test_given_posts_when_read_as_rows_then_the_models_values_in_the_order
         uri="https://hq.test/users/vic", username="vic", domain="hq.test", inbox="x", local=True
     )
     when = datetime(2026, 12, 4, 9, 30, 15, 123000, tzinfo=UTC)
+    # (a remote post published at +01:00 reads back as the same instant, in UTC)
+    maastricht = datetime(2026, 12, 4, 10, 30, 15, 123000, tzinfo=timezone(timedelta(hours=1)))
     posts = [
         await Post.create(
             uri=f"https://hq.test/p/{n}",
@@ -34,7 +36,7 @@ async def test_given_posts_when_read_as_rows_then_the_models_values_in_the_order
             visibility=("public", "followers", "direct")[n],
             content=f"<p>{n}</p>",
             sensitive=n == 1,
-            published=when,
+            published=maastricht if n == 1 else when,
             updated=when if n == 2 else None,
             local=True,
             likes_count=n,
@@ -55,6 +57,7 @@ async def test_given_posts_when_read_as_rows_then_the_models_values_in_the_order
         for name in ("uri", "content", "visibility", "sensitive", "likes_count", "local"):
             assert getattr(row, name) == getattr(model, name), name
         assert row.published == model.published == when
+        assert row.published.utcoffset() == timedelta(0)
         assert row.updated == model.updated
         assert row.author.also_known_as == ["https://old.test/users/ann"]
         assert row.author.manually_approves is True and row.author.local is True
