@@ -102,19 +102,25 @@ def home_sql(
     followed_vis = ", ".join(f"'{v}'" for v in FOLLOWED_VISIBILITIES)
     shared_vis = ", ".join(f"'{v}'" for v in SHARED_VISIBILITIES)
 
+    def per_followed(inner: str, column: str) -> str:
+        # PostgreSQL: the newest `limit` rows of `inner` for each person followed (LATERAL), so
+        # the work is bounded by the number of people followed. With `IN (...)` the planner
+        # walks the whole posts table backwards when the people followed post rarely (at 1M
+        # posts: 840 ms for someone following three quiet colleagues, against 1 ms), and joins
+        # over the whole shares table for someone following hundreds (12 ms against 3 ms).
+        return (
+            f"SELECT x.id FROM follows f CROSS JOIN LATERAL ({inner}{bounds(column)}"
+            f" ORDER BY {column} DESC LIMIT {arg(limit)}) AS x"
+            f" WHERE f.follower_id = {arg(viewer_id)} AND f.accepted"
+            f" ORDER BY x.id DESC LIMIT {arg(limit)}"
+        )
+
     def followed_posts() -> str:
         if postgres:
-            # Per followed person, their newest posts through (author_id, id, visibility): at
-            # most `limit` each, so the work is bounded by the number of people followed. With
-            # `author_id IN (...)` the planner walks the whole posts table backwards when the
-            # people followed post rarely (at 1M posts: 840 ms for someone following three
-            # quiet colleagues, against 1 ms).
-            return (
-                f"SELECT x.id FROM follows f CROSS JOIN LATERAL (SELECT p.id FROM posts p"
-                f" WHERE p.author_id = f.followee_id AND p.visibility IN ({followed_vis})"
-                f"{bounds('p.id')} ORDER BY p.id DESC LIMIT {arg(limit)}) AS x"
-                f" WHERE f.follower_id = {arg(viewer_id)} AND f.accepted"
-                f" ORDER BY x.id DESC LIMIT {arg(limit)}"
+            return per_followed(
+                "SELECT p.id FROM posts p WHERE p.author_id = f.followee_id"
+                f" AND p.visibility IN ({followed_vis})",
+                "p.id",
             )
         # SQLite reads each followed person's posts through (author_id, id, visibility) and sorts
         # them: the work is bounded by the posts of the people followed. Without statistics it
@@ -129,15 +135,10 @@ def home_sql(
 
     def followed_shares() -> str:
         if postgres:
-            # The same per person: otherwise someone following hundreds of people gets a hash
-            # join over the whole shares table (12 ms at 50,000 shares, against 3 ms).
-            return (
-                f"SELECT x.id FROM follows f CROSS JOIN LATERAL (SELECT s.post_id AS id"
-                f" FROM shares s WHERE s.actor_id = f.followee_id"
-                f" AND s.post_visibility IN ({shared_vis}){bounds('s.post_id')}"
-                f" ORDER BY s.post_id DESC LIMIT {arg(limit)}) AS x"
-                f" WHERE f.follower_id = {arg(viewer_id)} AND f.accepted"
-                f" ORDER BY x.id DESC LIMIT {arg(limit)}"
+            return per_followed(
+                "SELECT s.post_id AS id FROM shares s WHERE s.actor_id = f.followee_id"
+                f" AND s.post_visibility IN ({shared_vis})",
+                "s.post_id",
             )
         return (
             f"SELECT post_id AS id FROM shares WHERE actor_id IN ({followed()})"
